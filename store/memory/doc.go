@@ -1,0 +1,2 @@
+// Package memory is an in-memory store.Store, for tests and experiments.
+package memory

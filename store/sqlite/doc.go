@@ -1,0 +1,2 @@
+// Package sqlite is the default, embedded store.Store, on SQLite.
+package sqlite
