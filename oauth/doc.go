@@ -3,4 +3,43 @@
 // /callback handlers, refresh, revoke and the JWT bearer flow, token
 // sealing with AES-256-GCM, and an http.Client that refreshes when a call
 // fails with INVALID_SESSION_ID.
+//
+// # Connecting an org
+//
+// A Manager joins a Config (the connected app), a store.ConnectionStore
+// and a Sealer:
+//
+//	key, _ := oauth.ParseKey("2026-01", os.Getenv("SFSYNC_KEY")) // 32 bytes, base64
+//	sealer, _ := oauth.NewSealer(key)
+//	m := oauth.NewManager(oauth.Config{ClientID: id, ClientSecret: secret,
+//		RedirectURL: "https://app.example.com/callback"}, st, sealer)
+//	mux.Handle("GET /connect", m.ConnectHandler())
+//	mux.Handle("GET /callback", m.CallbackHandler())
+//
+// ConnectHandler keeps the state and PKCE verifier of a login in a sealed
+// cookie; CallbackHandler checks them, redeems the code, verifies the
+// response signature, reads the identity and saves the connection.
+//
+// # Calling the API
+//
+// Manager.Client returns an *http.Client for one org, to be used as the
+// HTTPClient of a rest.Client. Salesforce never says when an access token
+// expires (SALESFORCE.md 7.1), so the client reacts to 401
+// INVALID_SESSION_ID: it refreshes once per connection (however many
+// requests failed at the same time), persists the new token and replays
+// the request. Managers in several processes may share one Store: the
+// connection's Version makes one of them refresh and the others adopt the
+// stored result, so a rotating refresh token is never spent twice. When
+// the refresh token is refused (invalid_grant) the connection is marked
+// store.StatusLoginRequired and calls fail with ErrLoginRequired until the
+// org is connected again.
+//
+// # Tokens at rest
+//
+// Tokens reach the Store only sealed (AES-256-GCM, authenticated with the
+// org ID, prefixed by the key ID). To rotate keys, make the new key current
+// and pass the old ones to NewSealer: old values still open and every save
+// uses the new key. Secret and Key print and log as "[redacted]".
+//
+// The package never logs.
 package oauth
