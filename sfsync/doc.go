@@ -2,4 +2,58 @@
 // Salesforce objects into a store.Store, deletes, applying Outbound
 // Messages, and scheduling. It wires packages oauth, soql, metadata and
 // outbound together.
+//
+// # Syncing an org
+//
+// A Syncer (New) syncs the selected objects of an org, several at once
+// (Config.Concurrency). For each object it describes the object, creates
+// or evolves its table (a new custom field becomes a column without a
+// reload), stores the describe (store.ObjectMeta), and then:
+//
+//   - with no watermark, or in ModeFull, extracts every record ordered by
+//     Id, through REST query or, from Config.BulkThreshold records, Bulk
+//     API 2.0. A checkpoint (the last committed Id) is saved with every
+//     batch, so an extract stopped by a crash, a cancel, an expired query
+//     locator or the API budget goes on where it stopped;
+//   - else fetches the records whose SystemModstamp is in
+//     (watermark - Lookback, now - Lag], and the deletes queryAll reports
+//     in the same window.
+//
+// "now" is Salesforce's clock, read from the Date header of the API's
+// versions resource, never the local clock. A watermark is saved only
+// when it advances. While one batch is written the next is fetched.
+//
+// Deletes that queryAll can no longer see (purged from the recycle bin,
+// or hard-deleted) are found by comparing Id sets, when a watermark is
+// older than RecycleBinHorizon and every Config.ReconcileInterval.
+// Formula and roll-up fields, which change without moving
+// SystemModstamp, are re-read every Config.CalculatedInterval.
+//
+// Progress goes to Config.Progress as Events, to the job record in the
+// Store (at most every second), and to the logger: a line when an object
+// starts and finishes, and at most every few seconds while it runs.
+//
+// # Outbound Messages
+//
+// Apply stores the records of an Outbound Message; OutboundHandler wires
+// Verify, Apply and Applied into an outbound.Handler. Rows get only the
+// delivered fields plus the action's listed fields that were absent
+// (NULL), guarded by timestamp; without a timestamp or a known field list
+// the records are read again by Id. Receipts are written in the same
+// transaction as the rows, before the acknowledgement.
+//
+// # Scheduling
+//
+// Run syncs every connected org incrementally every Config.Interval,
+// jittered, and never runs two syncs of one org at once: in its process
+// by construction, and across processes through store.Locker when the
+// Store implements it.
 package sfsync
+
+// BUG(values): a value the Store refuses as not fitting its column (such
+// as a number beyond the field's precision) is left out of its row, logged
+// and listed in Stats.RecentErrors, rather than failing the whole object.
+
+// BUG(incremental): an incremental window stopped by the API budget is
+// fetched again from its start on the next run (only full extracts keep a
+// checkpoint); the upserts are idempotent, so this costs calls, not data.
