@@ -29,9 +29,13 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
+	"strconv"
 	"time"
+	"unicode/utf8"
 )
 
 // System columns that every object table has besides its field columns.
@@ -408,4 +412,330 @@ func equalFold(a, b string) bool {
 		}
 	}
 	return true
+}
+
+// The helpers below are shared by the backends so that every Store
+// validates and converts values the same way.
+
+// MaxNameLen is the longest table or column name a Store accepts: the
+// PostgreSQL identifier limit, longer than any Salesforce API name.
+const MaxNameLen = 63
+
+// ValidName reports whether s can name a table or column: an ASCII letter
+// followed by ASCII letters, digits and underscores, at most MaxNameLen
+// bytes. Salesforce API names (Account, Amount__c, acme__Shipment__c)
+// qualify; the system columns, which start with "_", cannot collide.
+func ValidName(s string) bool {
+	if len(s) == 0 || len(s) > MaxNameLen {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z':
+		case i > 0 && ('0' <= c && c <= '9' || c == '_'):
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// ValidType reports whether t is one of the column types.
+func ValidType(t ColumnType) bool {
+	switch t {
+	case Text, Integer, Numeric, Real, Boolean, Date, DateTime, Time, JSON, Blob:
+		return true
+	}
+	return false
+}
+
+// CheckTable validates a schema and returns it with an "Id" Text column
+// first when t lacks one (spelled "Id" in any case). Errors are
+// *ValueError.
+func CheckTable(t Table) (Table, error) {
+	if !ValidName(t.Name) {
+		return t, &ValueError{Table: t.Name, Err: ErrInvalidName}
+	}
+	out := Table{Name: t.Name}
+	if _, ok := t.Column(FieldID); !ok {
+		out.Columns = append(out.Columns, Column{Name: FieldID, Type: Text})
+	}
+	for i, c := range t.Columns {
+		if !ValidName(c.Name) {
+			return t, &ValueError{Table: t.Name, Column: c.Name, Err: ErrInvalidName}
+		}
+		if !ValidType(c.Type) || c.Precision < 0 || c.Scale < 0 ||
+			(c.Precision > 0 && c.Scale > c.Precision) {
+			return t, &ValueError{Table: t.Name, Column: c.Name,
+				Err: fmt.Errorf("%w: bad column type %q(%d,%d)", ErrBadValue, c.Type, c.Precision, c.Scale)}
+		}
+		if equalFold(c.Name, FieldID) {
+			if c.Type != Text {
+				return t, &ValueError{Table: t.Name, Column: c.Name,
+					Err: fmt.Errorf("%w: Id must be text", ErrBadValue)}
+			}
+			c = Column{Name: FieldID, Type: Text}
+		}
+		if _, dup := (Table{Columns: t.Columns[:i]}).Column(c.Name); dup {
+			return t, &ValueError{Table: t.Name, Column: c.Name,
+				Err: fmt.Errorf("%w: duplicate column", ErrInvalidName)}
+		}
+		out.Columns = append(out.Columns, c)
+	}
+	return out, nil
+}
+
+// CheckRow validates r against the table and returns a copy whose Values
+// use the table's spelling of each column name and hold values converted
+// by CheckValue. Errors are *ValueError naming the table, column and row.
+func (t Table) CheckRow(r Row) (Row, error) {
+	if r.ID == "" || len(r.ID) > 255 || !utf8.ValidString(r.ID) {
+		return r, &ValueError{Table: t.Name, Column: FieldID, RowID: r.ID,
+			Err: fmt.Errorf("%w: bad record Id", ErrBadValue)}
+	}
+	out := Row{ID: r.ID, Values: make(map[string]any, len(r.Values))}
+	for k, v := range r.Values {
+		c, ok := t.Column(k)
+		if !ok {
+			return r, &ValueError{Table: t.Name, Column: k, RowID: r.ID, Err: ErrUnknownColumn}
+		}
+		if _, dup := out.Values[c.Name]; dup {
+			return r, &ValueError{Table: t.Name, Column: k, RowID: r.ID,
+				Err: fmt.Errorf("%w: column set twice", ErrBadValue)}
+		}
+		cv, err := CheckValue(c, v)
+		if err == nil && c.Name == FieldID && cv != r.ID {
+			err = fmt.Errorf("%w: Id value differs from the row Id", ErrBadValue)
+		}
+		if err != nil {
+			return r, &ValueError{Table: t.Name, Column: c.Name, RowID: r.ID, Err: err}
+		}
+		out.Values[c.Name] = cv
+	}
+	return out, nil
+}
+
+// Modstamp returns the timestamp the Upsert guard compares: the row's
+// SystemModstamp, else its LastModifiedDate (keys matched
+// case-insensitively), and false when the row sets neither (or sets them
+// to nil or to a value that is not a time.Time).
+func (r Row) Modstamp() (time.Time, bool) {
+	for _, name := range [...]string{FieldSystemModstamp, FieldLastModifiedDate} {
+		for k, v := range r.Values {
+			if t, ok := v.(time.Time); ok && equalFold(k, name) {
+				return t, true
+			}
+		}
+	}
+	return time.Time{}, false
+}
+
+// CheckValue converts v to the value type of column c (see the package
+// doc), or returns an error wrapping ErrBadValue. nil stays nil. Besides
+// the documented type it accepts: any Go integer for Integer, Numeric and
+// Real; float32 for Real; string for Numeric; []byte and string for JSON.
+// A DateTime is converted to UTC and truncated to the millisecond; a Date
+// must have no clock time. Slices are copied.
+func CheckValue(c Column, v any) (any, error) {
+	if v == nil {
+		return nil, nil
+	}
+	bad := func(why string) error {
+		return fmt.Errorf("%w: %s: %T for %s column", ErrBadValue, why, v, c.Type)
+	}
+	switch c.Type {
+	case Text:
+		s, ok := v.(string)
+		if !ok {
+			return nil, bad("want string")
+		}
+		if !validText(s) {
+			return nil, bad("invalid UTF-8 or NUL byte")
+		}
+		return s, nil
+	case Integer:
+		if n, ok := toInt64(v); ok {
+			return n, nil
+		}
+		return nil, bad("want int64")
+	case Numeric:
+		return checkDecimal(c, v)
+	case Real:
+		f, ok := v.(float64)
+		if f32, is := v.(float32); is {
+			f, ok = float64(f32), true
+		}
+		if n, is := toInt64(v); is {
+			f, ok = float64(n), true
+		}
+		if !ok {
+			return nil, bad("want float64")
+		}
+		if math.IsNaN(f) || math.IsInf(f, 0) {
+			return nil, bad("not a finite number")
+		}
+		return f, nil
+	case Boolean:
+		if b, ok := v.(bool); ok {
+			return b, nil
+		}
+		return nil, bad("want bool")
+	case Date, DateTime:
+		return checkTime(c, v, bad)
+	case Time:
+		s, ok := v.(string)
+		if !ok || !validClock(s) {
+			return nil, bad(`want string "15:04:05.000Z"`)
+		}
+		return s, nil
+	case JSON:
+		var b []byte
+		switch x := v.(type) {
+		case json.RawMessage:
+			b = x
+		case []byte:
+			b = x
+		case string:
+			b = []byte(x)
+		default:
+			return nil, bad("want json.RawMessage")
+		}
+		if !json.Valid(b) {
+			return nil, bad("invalid JSON")
+		}
+		return json.RawMessage(append([]byte{}, b...)), nil
+	case Blob:
+		if b, ok := v.([]byte); ok {
+			return append([]byte{}, b...), nil
+		}
+		return nil, bad("want []byte")
+	}
+	return nil, bad("unknown column type")
+}
+
+func checkTime(c Column, v any, bad func(string) error) (any, error) {
+	t, ok := v.(time.Time)
+	if !ok {
+		return nil, bad("want time.Time")
+	}
+	if c.Type == Date {
+		y, m, d := t.Date()
+		h, mi, s := t.Clock()
+		if h != 0 || mi != 0 || s != 0 || t.Nanosecond() != 0 {
+			return nil, bad("date with a clock time")
+		}
+		t = time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+	} else {
+		t = t.UTC().Truncate(time.Millisecond)
+	}
+	if t.Year() < 1 || t.Year() > 9999 {
+		return nil, bad("year outside 1 to 9999")
+	}
+	return t, nil
+}
+
+func checkDecimal(c Column, v any) (any, error) {
+	var s string
+	switch x := v.(type) {
+	case Decimal:
+		s = string(x)
+	case string:
+		s = x
+	default:
+		n, ok := toInt64(v)
+		if !ok {
+			return nil, fmt.Errorf("%w: want store.Decimal: %T for numeric column", ErrBadValue, v)
+		}
+		s = strconv.FormatInt(n, 10)
+	}
+	intDigits, fracDigits, fracZeros, ok := parseDecimal(s)
+	if !ok {
+		return nil, fmt.Errorf("%w: %q is not a decimal number", ErrBadValue, s)
+	}
+	if c.Precision > 0 {
+		// Extra fractional digits that are all zero do not lose anything.
+		if fracDigits > c.Scale && fracDigits-fracZeros > c.Scale ||
+			intDigits > c.Precision-c.Scale {
+			return nil, fmt.Errorf("%w: %q does not fit numeric(%d,%d)", ErrBadValue, s, c.Precision, c.Scale)
+		}
+	}
+	return Decimal(s), nil
+}
+
+// parseDecimal checks the form [+-]digits[.digits] and counts the
+// significant integer digits, the fractional digits and the trailing zeros
+// among them.
+func parseDecimal(s string) (intDigits, frac, fracZeros int, ok bool) {
+	if len(s) > 0 && (s[0] == '-' || s[0] == '+') {
+		s = s[1:]
+	}
+	i := 0
+	lead := true
+	for ; i < len(s) && '0' <= s[i] && s[i] <= '9'; i++ {
+		if s[i] != '0' || !lead {
+			lead = false
+			intDigits++
+		}
+	}
+	digits := i
+	if i < len(s) && s[i] == '.' {
+		i++
+		for ; i < len(s) && '0' <= s[i] && s[i] <= '9'; i++ {
+			frac++
+			fracZeros++
+			if s[i] != '0' {
+				fracZeros = 0
+			}
+		}
+	}
+	return intDigits, frac, fracZeros, i == len(s) && digits+frac > 0 && i <= 1000
+}
+
+func toInt64(v any) (int64, bool) {
+	switch n := v.(type) {
+	case int64:
+		return n, true
+	case int:
+		return int64(n), true
+	case int32:
+		return int64(n), true
+	case int16:
+		return int64(n), true
+	case int8:
+		return int64(n), true
+	case uint8:
+		return int64(n), true
+	case uint16:
+		return int64(n), true
+	case uint32:
+		return int64(n), true
+	case uint:
+		return int64(n), n <= math.MaxInt64
+	case uint64:
+		return int64(n), n <= math.MaxInt64
+	}
+	return 0, false
+}
+
+func validText(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] == 0 {
+			return false
+		}
+	}
+	return utf8.ValidString(s)
+}
+
+// validClock checks the form "15:04:05.000Z".
+func validClock(s string) bool {
+	if len(s) != 13 || s[2] != ':' || s[5] != ':' || s[8] != '.' || s[12] != 'Z' {
+		return false
+	}
+	for _, i := range [...]int{0, 1, 3, 4, 6, 7, 9, 10, 11} {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s[:2] < "24" && s[3:5] < "60" && s[6:8] < "60"
 }
