@@ -463,9 +463,9 @@ var allTypes = store.Table{Name: "AllTypes__c", Columns: []store.Column{
 }}
 
 // testColumnTypes: every column type reads back exactly what was written,
-// in its documented Go type: Numeric keeps its text ("1234.50" is not
-// "1234.5"), DateTime comes back in UTC with its milliseconds, Date at
-// midnight UTC, JSON byte for byte, blobs with every byte value, the
+// in its documented Go type: Numeric keeps its exact value (compared as
+// numbers, so a backend may add trailing zeros up to the column's scale), DateTime comes back in UTC with its milliseconds, Date at
+// midnight UTC, JSON with the same value, blobs with every byte value, the
 // extremes of int64 and float64. Go integers of other sizes are stored
 // as int64.
 func testColumnTypes(h *harness) {

@@ -1,9 +1,12 @@
 package storetest
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"math/big"
 	"sort"
 	"testing"
 	"time"
@@ -228,7 +231,40 @@ func wantAccount(id string, kv ...any) map[string]any {
 	return v
 }
 
-var cmpOpts = []cmp.Option{cmpopts.EquateEmpty()}
+var cmpOpts = []cmp.Option{
+	cmpopts.EquateEmpty(),
+	cmp.Comparer(equalDecimal),
+	cmp.Comparer(equalJSON),
+}
+
+// equalDecimal compares exact decimals by value: a native numeric column
+// gives back "0.00" for "0" at scale 2, and drops leading zeros, and both
+// are the same number. Digits are never rounded, so value equality is
+// still exact.
+func equalDecimal(a, b store.Decimal) bool {
+	x, okx := new(big.Rat).SetString(string(a))
+	y, oky := new(big.Rat).SetString(string(b))
+	if !okx || !oky {
+		return a == b
+	}
+	return x.Cmp(y) == 0
+}
+
+// equalJSON compares JSON documents by value, not by spelling: a jsonb
+// column keeps the value and normalises spacing and key order.
+func equalJSON(a, b json.RawMessage) bool {
+	var x, y any
+	dx := json.NewDecoder(bytes.NewReader(a))
+	dy := json.NewDecoder(bytes.NewReader(b))
+	dx.UseNumber()
+	dy.UseNumber()
+	if dx.Decode(&x) != nil || dy.Decode(&y) != nil {
+		return bytes.Equal(a, b)
+	}
+	return cmp.Equal(x, y, cmp.Comparer(func(m, n json.Number) bool {
+		return equalDecimal(store.Decimal(m), store.Decimal(n))
+	}))
+}
 
 func (h *harness) diff(what string, want, got any) {
 	h.t.Helper()
