@@ -22,7 +22,8 @@ type Client struct {
 	// Cache keeps describe responses between calls so that they are
 	// revalidated with If-Modified-Since. Nil means an in-memory cache
 	// owned by this Client. A caller can persist metadata across restarts
-	// by supplying its own Cache.
+	// by supplying its own Cache; one Cache may serve several orgs and API
+	// versions, since its keys hold the instance URL and the version.
 	Cache Cache
 
 	once    sync.Once
@@ -41,8 +42,8 @@ type Cache interface {
 // CacheEntry is one stored response: the Last-Modified header it came with
 // (sent back as If-Modified-Since) and the JSON body.
 type CacheEntry struct {
-	LastModified string
-	Body         []byte
+	LastModified string // the Last-Modified header, as sent
+	Body         []byte // the response body
 }
 
 // MemoryCache is an in-memory Cache. The zero value is ready to use.
@@ -75,28 +76,33 @@ type decodedEntry struct {
 	value        any // *Global or *SObject
 }
 
-// Global is the describeGlobal result (SALESFORCE.md 3.1).
+// Global is the describeGlobal result (SALESFORCE.md 3.1; Salesforce
+// reference: https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/resources_describeGlobal.htm).
 type Global struct {
-	Encoding     string          `json:"encoding"`
-	MaxBatchSize int             `json:"maxBatchSize"`
-	SObjects     []GlobalSObject `json:"sobjects"`
+	Encoding     string          `json:"encoding"`     // the org's character encoding, "UTF-8"
+	MaxBatchSize int             `json:"maxBatchSize"` // the most records per SOAP create/update call
+	SObjects     []GlobalSObject `json:"sobjects"`     // every object the user can see
 }
 
-// GlobalSObject is one object of describeGlobal.
+// GlobalSObject is one object of describeGlobal; the flags are those of
+// the DescribeGlobalSObjectResult
+// (https://developer.salesforce.com/docs/atlas.en-us.api.meta/api/sforce_api_calls_describeglobal_describeglobalsobjectresult.htm).
 type GlobalSObject struct {
-	Name                string `json:"name"`
-	Label               string `json:"label"`
-	KeyPrefix           string `json:"keyPrefix"` // "" when Salesforce gives null
-	Custom              bool   `json:"custom"`
-	Queryable           bool   `json:"queryable"`
-	Retrieveable        bool   `json:"retrieveable"`
-	Replicateable       bool   `json:"replicateable"`
-	DeprecatedAndHidden bool   `json:"deprecatedAndHidden"`
-	CustomSetting       bool   `json:"customSetting"`
+	Name                string `json:"name"`                // API name, such as Account or Invoice__c
+	Label               string `json:"label"`               // label in the org's language
+	KeyPrefix           string `json:"keyPrefix"`           // first 3 characters of its Ids; "" when Salesforce gives null
+	Custom              bool   `json:"custom"`              // a custom object
+	Queryable           bool   `json:"queryable"`           // SOQL can query it
+	Retrieveable        bool   `json:"retrieveable"`        // its records can be read by Id
+	Replicateable       bool   `json:"replicateable"`       // getUpdated/getDeleted serve it
+	DeprecatedAndHidden bool   `json:"deprecatedAndHidden"` // retired; not to be used
+	CustomSetting       bool   `json:"customSetting"`       // a custom setting
 }
 
 // SObject is the describe of one object (SALESFORCE.md 3.2), reduced to
-// what sync needs.
+// what sync needs. The flags mean what they mean in GlobalSObject.
+//
+// Salesforce reference: https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/resources_sobject_describe.htm
 type SObject struct {
 	Name                string  `json:"name"`
 	Label               string  `json:"label"`
@@ -107,7 +113,7 @@ type SObject struct {
 	Retrieveable        bool    `json:"retrieveable"`
 	Replicateable       bool    `json:"replicateable"`
 	DeprecatedAndHidden bool    `json:"deprecatedAndHidden"`
-	Fields              []Field `json:"fields"`
+	Fields              []Field `json:"fields"` // in describe order
 	// LastModified is the response's Last-Modified time; zero when the
 	// server sent none.
 	LastModified time.Time `json:"-"`
@@ -116,38 +122,45 @@ type SObject struct {
 // Field is one field of a describe. Type is Salesforce's field type as
 // sent; values this package does not know (future types) are kept as they
 // are and mapped to a JSON column.
+//
+// Salesforce reference: the Field properties of
+// https://developer.salesforce.com/docs/atlas.en-us.api.meta/api/sforce_api_calls_describesobjects_describesobjectresult.htm
+// and the types of https://developer.salesforce.com/docs/atlas.en-us.api.meta/api/field_types.htm
 type Field struct {
-	Name     string `json:"name"`
-	Type     string `json:"type"`
-	SoapType string `json:"soapType"`
-	Label    string `json:"label"`
+	Name     string `json:"name"`     // API name
+	Type     string `json:"type"`     // field type, such as "string", "currency", "reference"
+	SoapType string `json:"soapType"` // XML schema type, such as "xsd:double"
+	Label    string `json:"label"`    // label in the org's language
 
-	Custom     bool `json:"custom"`
-	Nillable   bool `json:"nillable"`
-	Calculated bool `json:"calculated"`
-	ExternalID bool `json:"externalId"`
+	Custom     bool `json:"custom"`     // a custom field (__c)
+	Nillable   bool `json:"nillable"`   // may be null
+	Calculated bool `json:"calculated"` // a formula or roll-up summary
+	ExternalID bool `json:"externalId"` // an external Id field
 
-	Length    int `json:"length"`
-	Precision int `json:"precision"`
-	Scale     int `json:"scale"`
-	Digits    int `json:"digits"`
+	Length    int `json:"length"`    // maximum characters of a text field
+	Precision int `json:"precision"` // total digits of a number
+	Scale     int `json:"scale"`     // digits after the decimal point
+	Digits    int `json:"digits"`    // maximum digits of an int
 
 	// CompoundFieldName names the compound parent of a component, such as
 	// "BillingAddress" for BillingCity; "" otherwise.
-	CompoundFieldName string   `json:"compoundFieldName"`
-	ReferenceTo       []string `json:"referenceTo"`
-	RelationshipName  string   `json:"relationshipName"`
+	CompoundFieldName string `json:"compoundFieldName"`
+	// ReferenceTo lists the objects a reference (lookup) field may point to.
+	ReferenceTo []string `json:"referenceTo"`
+	// RelationshipName names the parent in a path, such as Owner for OwnerId.
+	RelationshipName string `json:"relationshipName"`
 	// ExtraTypeInfo refines Type, such as "richtextarea" or "personname".
-	ExtraTypeInfo  string          `json:"extraTypeInfo"`
+	ExtraTypeInfo string `json:"extraTypeInfo"`
+	// PicklistValues are the values of a picklist or multipicklist.
 	PicklistValues []PicklistValue `json:"picklistValues"`
 }
 
 // PicklistValue is one value of a picklist field.
 type PicklistValue struct {
-	Value        string `json:"value"`
-	Label        string `json:"label"`
-	Active       bool   `json:"active"`
-	DefaultValue bool   `json:"defaultValue"`
+	Value        string `json:"value"`        // the API value stored in records
+	Label        string `json:"label"`        // the label users see
+	Active       bool   `json:"active"`       // still selectable
+	DefaultValue bool   `json:"defaultValue"` // the default for new records
 }
 
 // Field returns the field with the given API name, matched
@@ -167,6 +180,8 @@ var ErrInvalidName = errors.New("metadata: invalid object name")
 // DescribeGlobal lists the org's objects (GET /sobjects/). The result is
 // cached and revalidated with If-Modified-Since; on 304 the cached value
 // is returned without decoding. Callers must not modify the result.
+//
+// Salesforce reference: https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/resources_describeGlobal.htm
 func (c *Client) DescribeGlobal(ctx context.Context) (*Global, error) {
 	v, _, err := c.fetch(ctx, "sobjects/", decodeGlobal)
 	if err != nil {
@@ -178,6 +193,9 @@ func (c *Client) DescribeGlobal(ctx context.Context) (*Global, error) {
 // Describe returns the describe of one object
 // (GET /sobjects/{object}/describe/), cached like DescribeGlobal. Callers
 // must not modify the result.
+//
+// Salesforce reference: https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/resources_sobject_describe.htm and,
+// for the revalidation, https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/sobject_describe_with_ifmodified_header.htm
 func (c *Client) Describe(ctx context.Context, object string) (*SObject, error) {
 	if !validName(object) {
 		return nil, fmt.Errorf("describe %q: %w", object, ErrInvalidName)
@@ -251,7 +269,8 @@ func (c *Client) fetch(ctx context.Context, path string, decode func([]byte) (an
 	if c.REST == nil {
 		return nil, "", errors.New("metadata: nil REST client")
 	}
-	key := c.REST.APIVersion + " " + path
+	// One Cache may serve several orgs and versions: the key says which.
+	key := c.REST.InstanceURL + " v" + c.REST.Version() + " " + path
 	cache := c.cache()
 	cached, ok, err := cache.Get(ctx, key)
 	if err != nil {

@@ -270,3 +270,28 @@ func TestDescribeErrors(t *testing.T) {
 		t.Errorf("err = %v, want ErrInvalidName", err)
 	}
 }
+
+func TestDescribeCacheSharedByOrgs(t *testing.T) {
+	mod := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	a := &describeServer{t: t, modified: mod, body: []byte(`{"name":"Account","fields":[{"name":"Id","type":"id"},{"name":"A__c","type":"string"}]}`)}
+	b := &describeServer{t: t, modified: mod, body: []byte(`{"name":"Account","fields":[{"name":"Id","type":"id"},{"name":"B__c","type":"string"}]}`)}
+	srvA, srvB := httptest.NewServer(a), httptest.NewServer(b)
+	defer srvA.Close()
+	defer srvB.Close()
+	shared := &MemoryCache{}
+	ctx := context.Background()
+	for _, tt := range []struct {
+		url, field string
+	}{{srvA.URL, "A__c"}, {srvB.URL, "B__c"}, {srvA.URL, "A__c"}} {
+		o, err := (&Client{REST: &rest.Client{InstanceURL: tt.url}, Cache: shared}).Describe(ctx, "Account")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := o.Field(tt.field); !ok {
+			t.Errorf("%s: describe of another org (fields %v)", tt.url, o.Fields)
+		}
+	}
+	if a.full.Load() != 1 || a.notMod.Load() != 1 || b.full.Load() != 1 {
+		t.Errorf("org A: %d full, %d 304; org B: %d full", a.full.Load(), a.notMod.Load(), b.full.Load())
+	}
+}

@@ -191,7 +191,9 @@ func Meta(o *SObject) store.ObjectMeta {
 // Changed hold the new fields, Removed the old ones, each in describe
 // order.
 type Changes struct {
-	Added, Removed, Changed []Field
+	Added   []Field // fields only new has
+	Removed []Field // fields only old has
+	Changed []Field // fields of both whose describe differs, as in new
 }
 
 // Empty reports whether nothing changed.

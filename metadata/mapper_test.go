@@ -3,6 +3,8 @@ package metadata
 import (
 	"encoding/json"
 	"errors"
+	"math/big"
+	"strings"
 	"testing"
 	"time"
 
@@ -202,8 +204,14 @@ func FuzzValueNumeric(f *testing.F) {
 		d := string(v.(store.Decimal))
 		// The output is plain decimal text that normalises to itself.
 		again, err := normDecimal(d)
-		if err != nil || again != d {
+		if err != nil || again != d || strings.ContainsAny(d, "eE+") {
 			t.Fatalf("%q -> %q -> %q, %v", s, d, again, err)
+		}
+		// And it is exactly the input's number: no float rounding.
+		in, ok1 := new(big.Rat).SetString(strings.TrimSpace(s))
+		out, ok2 := new(big.Rat).SetString(d)
+		if !ok2 || ok1 && in.Cmp(out) != 0 {
+			t.Fatalf("%q -> %q changes the number", s, d)
 		}
 	})
 }

@@ -54,8 +54,8 @@ func DefaultSelection(o GlobalSObject) bool {
 // are left out). Otherwise Match, when set, is the predicate. The zero
 // value means DefaultSelection.
 type Selection struct {
-	Names []string
-	Match func(GlobalSObject) bool
+	Names []string                 // objects by API name, in order
+	Match func(GlobalSObject) bool // the predicate when Names is empty
 }
 
 // Select returns the API names of the selected objects of g, in the order

@@ -35,6 +35,8 @@ type cmpExpr struct {
 
 // Cmp compares a field path with a literal. Null is allowed only with Eq
 // and Ne.
+//
+// Salesforce reference: https://developer.salesforce.com/docs/atlas.en-us.soql_sosl.meta/soql_sosl/sforce_api_calls_soql_select_comparisonoperators.htm
 func Cmp(field string, op Op, lit Literal) Expr { return cmpExpr{field, op, lit} }
 
 func (e cmpExpr) build(b *strings.Builder) error {
@@ -205,23 +207,27 @@ func (n notExpr) build(b *strings.Builder) error {
 // Order is one ORDER BY key. Nulls placement is always stated (NULLS
 // FIRST unless NullsLast), since Salesforce's default for DESC is not
 // pinned down (SOQL.md 6); it is left out for Id, which is never null.
+//
+// Salesforce reference: https://developer.salesforce.com/docs/atlas.en-us.soql_sosl.meta/soql_sosl/sforce_api_calls_soql_select_orderby.htm
 type Order struct {
-	Field     string
-	Desc      bool
-	NullsLast bool
+	Field     string // a field path
+	Desc      bool   // DESC instead of ascending
+	NullsLast bool   // NULLS LAST instead of NULLS FIRST
 }
 
 // Select is a SELECT statement. Fields are field paths (Owner.Name);
 // Limit and Offset are emitted when above zero (Offset at most 2000).
 // When OrderBy is set and does not end with Id, Build adds Id as the last
 // key so that ties come back in a stable order.
+//
+// Salesforce reference: https://developer.salesforce.com/docs/atlas.en-us.soql_sosl.meta/soql_sosl/sforce_api_calls_soql_select.htm
 type Select struct {
-	Fields  []string
-	From    string
-	Where   Expr
-	OrderBy []Order
-	Limit   int
-	Offset  int
+	Fields  []string // field paths, validated; at least one
+	From    string   // the object's API name, validated
+	Where   Expr     // nil for no WHERE clause
+	OrderBy []Order  // ORDER BY keys; Id is added last
+	Limit   int      // LIMIT when above zero
+	Offset  int      // OFFSET when above zero, at most MaxOffset
 }
 
 // Build returns the statement, or an error wrapping ErrInvalidIdentifier,

@@ -184,9 +184,19 @@ type token struct {
 	text string // for strings, the decoded value
 }
 
+// The decoded text of a LIKE literal marks the wildcards with bytes that
+// valid UTF-8 never holds, so that a wildcard and an escaped, literal %
+// or _ can be told apart.
+const (
+	anyRun = "\xff" // an unescaped % in a LIKE literal
+	anyOne = "\xfe" // an unescaped _ in a LIKE literal
+)
+
 // tokenize lexes SOQL per SOQL.md 1 and 2: it decodes string literals with
-// the documented escapes (\% and \_ only when like is set for that
-// literal), and fails on anything else.
+// the documented escapes (\% and \_ only in a LIKE literal, where raw % and
+// _ become anyRun and anyOne), and fails on anything else, a raw control
+// character inside a literal included (guarantee 2 of "What a builder must
+// guarantee").
 func tokenize(q string) ([]token, error) {
 	var out []token
 	for i := 0; i < len(q); {
@@ -220,8 +230,20 @@ func tokenize(q string) ([]token, error) {
 				if ch == '\'' {
 					break
 				}
-				if ch == '\n' || ch == '\r' || ch == 0 {
-					return nil, fmt.Errorf("raw control character in string at %d", j)
+				if ch < 0x20 || ch == 0x7f {
+					return nil, fmt.Errorf("raw control character %q in string at %d", ch, j)
+				}
+				if strings.HasPrefix(q[j:], "\uffff") || strings.HasPrefix(q[j:], "\ufffe") {
+					return nil, fmt.Errorf("raw noncharacter in string at %d", j)
+				}
+				if like && (ch == '%' || ch == '_') {
+					if ch == '%' {
+						b.WriteString(anyRun)
+					} else {
+						b.WriteString(anyOne)
+					}
+					j++
+					continue
 				}
 				if ch != '\\' {
 					b.WriteByte(ch)
@@ -250,7 +272,6 @@ func tokenize(q string) ([]token, error) {
 					if !like {
 						return nil, fmt.Errorf(`\%c outside LIKE at %d`, e, j)
 					}
-					b.WriteByte('\\')
 					b.WriteByte(e)
 				case 'u':
 					if j+4 > len(q) {
@@ -285,23 +306,31 @@ func tokenize(q string) ([]token, error) {
 	return out, nil
 }
 
-// checkOneString builds a query around lit and checks that the tokenizer
-// reads exactly the expected tokens with the string decoded to want.
-func checkOneString(t *testing.T, e Expr, wantOp string, want string) {
+// checkTokens builds SELECT Id FROM Account WHERE e and checks that the
+// tokenizer reads the fixed head, then exactly tail: no extra token, and
+// every string literal decoded back to the intended value. A Build that
+// refuses is safe and passes.
+func checkTokens(t *testing.T, e Expr, tail ...token) {
 	t.Helper()
 	q, err := Select{Fields: []string{"Id"}, From: "Account", Where: e}.Build()
 	if err != nil {
-		return // refusing is safe
+		return
 	}
 	toks, err := tokenize(q)
 	if err != nil {
 		t.Fatalf("query %q does not lex: %v", q, err)
 	}
-	wantToks := []token{{"word", "SELECT"}, {"word", "Id"}, {"word", "FROM"}, {"word", "Account"},
-		{"word", "WHERE"}, {"word", "Name"}, {wordOrPunct(wantOp), wantOp}, {"string", want}}
-	if diff := cmp.Diff(wantToks, toks, cmp.AllowUnexported(token{})); diff != "" {
+	want := append([]token{{"word", "SELECT"}, {"word", "Id"}, {"word", "FROM"}, {"word", "Account"},
+		{"word", "WHERE"}}, tail...)
+	if diff := cmp.Diff(want, toks, cmp.AllowUnexported(token{})); diff != "" {
 		t.Fatalf("query %q tokens (-want +got):\n%s", q, diff)
 	}
+}
+
+// checkOneString checks Name <op> <one string literal decoded to want>.
+func checkOneString(t *testing.T, e Expr, wantOp string, want string) {
+	t.Helper()
+	checkTokens(t, e, token{"word", "Name"}, token{wordOrPunct(wantOp), wantOp}, token{"string", want})
 }
 
 func wordOrPunct(op string) string {
@@ -311,20 +340,22 @@ func wordOrPunct(op string) string {
 	return "punct"
 }
 
-// likeEscaped is how a LIKE literal's text reads after decoding SOQL
-// escapes but before wildcard interpretation: % and _ from the input are
-// still escaped.
-func likeEscaped(s string) string {
-	r := strings.NewReplacer(`%`, `\%`, `_`, `\_`)
-	return r.Replace(s)
+// wildcards is what a Wildcard pattern of s decodes to: its % and _ are
+// wildcards, everything else literal.
+func wildcards(s string) string {
+	return strings.NewReplacer("%", anyRun, "_", anyOne).Replace(s)
 }
 
 var fuzzSeeds = []string{
 	"", "plain", "O'Brien", `back\slash`, `trailing\`, `\'`, `\\'`, "' OR Name != '",
 	"a\nb\r\nc\t", "50% _off", "\x00\x01\x1f\x7f", "Müller 中 😀", `"quoted"`,
-	"') OR (Id != '", `\u0027`, "\\", "''", "%", "_", "\uFFFE",
+	"') OR (Id != '", `\u0027`, "\\", "''", "%", "_", "\uFFFE", `\%`, `\_`, "a\x08\x0cb",
 }
 
+// FuzzStringLiteral is the builder's acceptance check (SOQL.md, "What a
+// builder must guarantee", 13): for any input, every literal it emits, in
+// =, IN and LIKE positions, reads back as exactly that input and adds no
+// token; or the builder refuses the input.
 func FuzzStringLiteral(f *testing.F) {
 	for _, s := range fuzzSeeds {
 		f.Add(s)
@@ -336,8 +367,12 @@ func FuzzStringLiteral(f *testing.F) {
 			t.Fatalf("String(%q) err = %v, valid = %v", s, lit.err(), valid)
 		}
 		checkOneString(t, Cmp("Name", Eq, lit), "=", s)
-		checkOneString(t, Like("Name", Exactly(s)), "LIKE", likeEscaped(s))
-		checkOneString(t, Like("Name", Contains(s)), "LIKE", "%"+likeEscaped(s)+"%")
+		checkTokens(t, In("Name", lit, String("x")), token{"word", "Name"}, token{"word", "IN"}, token{"punct", "("},
+			token{"string", s}, token{"punct", ","}, token{"string", "x"}, token{"punct", ")"})
+		checkOneString(t, Like("Name", Exactly(s)), "LIKE", s)
+		checkOneString(t, Like("Name", Contains(s)), "LIKE", anyRun+s+anyRun)
+		checkOneString(t, Like("Name", HasSuffix(s)), "LIKE", anyRun+s)
+		checkOneString(t, Like("Name", Wildcard(s)), "LIKE", wildcards(s))
 	})
 }
 
@@ -345,7 +380,8 @@ func TestStringLiteralSeeds(t *testing.T) {
 	for _, s := range fuzzSeeds {
 		t.Run(strconv.Quote(s), func(t *testing.T) {
 			checkOneString(t, Cmp("Name", Eq, String(s)), "=", s)
-			checkOneString(t, Like("Name", HasPrefix(s)), "LIKE", likeEscaped(s)+"%")
+			checkOneString(t, Like("Name", HasPrefix(s)), "LIKE", s+anyRun)
+			checkOneString(t, Like("Name", Wildcard(s)), "LIKE", wildcards(s))
 		})
 	}
 }

@@ -52,19 +52,24 @@ var (
 	ErrBulkIncomplete = errors.New("soql: bulk results incomplete")
 )
 
-// BulkJob is the job info of a Bulk API 2.0 query job (SALESFORCE.md 4.2).
+// BulkJob is the job info of a Bulk API 2.0 query job (SALESFORCE.md 4.2;
+// Salesforce reference: https://developer.salesforce.com/docs/atlas.en-us.api_asynch.meta/api_asynch/query_get_one_job.htm).
 type BulkJob struct {
-	ID                     string  `json:"id"`
-	Operation              string  `json:"operation"`
-	Object                 string  `json:"object"`
-	State                  string  `json:"state"`
-	ErrorMessage           string  `json:"errorMessage"`
+	ID        string `json:"id"`        // the job's 750... Id
+	Operation string `json:"operation"` // "query" or "queryAll"
+	Object    string `json:"object"`    // the object queried
+	// State is UploadComplete, InProgress, JobComplete, Failed or Aborted.
+	State string `json:"state"`
+	// ErrorMessage is Salesforce's reason when State is Failed.
+	ErrorMessage string `json:"errorMessage"`
+	// NumberRecordsProcessed is the number of result rows of a complete
+	// job; BulkExtract checks the rows it receives against it.
 	NumberRecordsProcessed int64   `json:"numberRecordsProcessed"`
-	Retries                int     `json:"retries"`
-	TotalProcessingTime    int64   `json:"totalProcessingTime"`
-	APIVersion             float64 `json:"apiVersion"`
-	ColumnDelimiter        string  `json:"columnDelimiter"`
-	LineEnding             string  `json:"lineEnding"`
+	Retries                int     `json:"retries"`             // times Salesforce retried the job
+	TotalProcessingTime    int64   `json:"totalProcessingTime"` // milliseconds
+	APIVersion             float64 `json:"apiVersion"`          // the version the job was created with
+	ColumnDelimiter        string  `json:"columnDelimiter"`     // COMMA, TAB, PIPE, SEMICOLON, CARET or BACKQUOTE
+	LineEnding             string  `json:"lineEnding"`          // LF or CRLF
 }
 
 // BulkExtract reads every record of e.Object with a Bulk API 2.0 query
@@ -79,6 +84,8 @@ type BulkJob struct {
 // job Salesforce refuses to create for the object or its fields gives
 // ErrBulkUnsupported. The sequence can be ranged more than once; each
 // range runs a new job.
+//
+// Salesforce reference: https://developer.salesforce.com/docs/atlas.en-us.api_asynch.meta/api_asynch/queries.htm
 func (c *Client) BulkExtract(ctx context.Context, e Extract) iter.Seq2[*Record, error] {
 	return func(yield func(*Record, error) bool) {
 		for r, err := range c.bulk(ctx, e) {
@@ -138,6 +145,8 @@ func (c *Client) bulk(ctx context.Context, e Extract) iter.Seq2[*Record, error] 
 
 // CreateBulkJob creates a query job (POST /jobs/query) for q, with
 // operation queryAll when all is set.
+//
+// Salesforce reference: https://developer.salesforce.com/docs/atlas.en-us.api_asynch.meta/api_asynch/query_create_job.htm
 func (c *Client) CreateBulkJob(ctx context.Context, q string, all bool) (*BulkJob, error) {
 	if err := c.check(); err != nil {
 		return nil, err
@@ -189,6 +198,9 @@ func unsupported(err error) bool {
 // Salesforce's errorMessage, an Aborted one ErrBulkJobAborted. When ctx is
 // done first, the job is aborted (with a short detached deadline) and the
 // context's error returned.
+//
+// Salesforce reference: https://developer.salesforce.com/docs/atlas.en-us.api_asynch.meta/api_asynch/query_get_one_job.htm and, for the
+// abort, https://developer.salesforce.com/docs/atlas.en-us.api_asynch.meta/api_asynch/query_abort_job.htm
 func (c *Client) WaitBulkJob(ctx context.Context, id string) (*BulkJob, error) {
 	wait := c.Bulk.PollInterval
 	if wait <= 0 {
@@ -231,11 +243,14 @@ func (c *Client) WaitBulkJob(ctx context.Context, id string) (*BulkJob, error) {
 		case "Aborted":
 			return nil, fmt.Errorf("job %s: %w", id, ErrBulkJobAborted)
 		}
-		wait += wait / 2
-		if wait > maxWait {
-			wait = maxWait
-		}
+		wait = nextPoll(wait, maxWait)
 	}
+}
+
+// nextPoll is the backoff of WaitBulkJob: each wait is half as long again
+// as the one before, up to maxWait.
+func nextPoll(wait, maxWait time.Duration) time.Duration {
+	return min(wait+wait/2, maxWait)
 }
 
 func (c *Client) abort(ctx context.Context, id string) {
@@ -245,7 +260,12 @@ func (c *Client) abort(ctx context.Context, id string) {
 	_ = c.REST.PatchJSON(actx, "jobs/query/"+url.PathEscape(id), map[string]string{"state": "Aborted"}, nil)
 }
 
-// BulkResults streams the CSV results of a completed job, set by set.
+// BulkResults streams the CSV results of a completed job, set by set
+// (maxRecords each, following the Sforce-Locator header until "null").
+// Values are string, or nil for an empty CSV value. Each set's row count
+// is checked against its Sforce-NumberOfRecords header.
+//
+// Salesforce reference: https://developer.salesforce.com/docs/atlas.en-us.api_asynch.meta/api_asynch/query_get_job_results.htm
 func (c *Client) BulkResults(ctx context.Context, job *BulkJob) iter.Seq2[*Record, error] {
 	return func(yield func(*Record, error) bool) {
 		maxRecords := c.Bulk.MaxRecords

@@ -263,3 +263,16 @@ func FuzzCSV(f *testing.F) {
 		}
 	})
 }
+
+func TestBulkPollBackoff(t *testing.T) {
+	var got []time.Duration
+	for w := DefaultPollInterval; len(got) < 10; w = nextPoll(w, DefaultMaxPollInterval) {
+		got = append(got, w)
+	}
+	want := []time.Duration{500 * time.Millisecond, 750 * time.Millisecond, 1125 * time.Millisecond,
+		1687500 * time.Microsecond, 2531250 * time.Microsecond, 3796875 * time.Microsecond,
+		5695312500, 8542968750, 10 * time.Second, 10 * time.Second}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("poll waits (-want +got):\n%s", diff)
+	}
+}

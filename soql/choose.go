@@ -25,6 +25,7 @@ const (
 	Bulk
 )
 
+// String returns "rest" or "bulk".
 func (m Method) String() string {
 	if m == Bulk {
 		return "bulk"

@@ -171,19 +171,12 @@ func (c *csvReader) split(row []byte, want int) ([]Field, error) {
 	}
 	text := string(out)
 	fs := make([]Field, len(spans))
-	live := 0
-	for _, sp := range spans {
-		if !sp.null {
-			live++
-		}
-	}
-	strs := make([]string, 0, live)
 	for j, sp := range spans {
 		if want >= 0 {
 			fs[j].Name = c.header[j]
 		}
 		if !sp.null {
-			fs[j].Value = box(&strs, text[sp.start:sp.end], stringType, live)
+			fs[j].Value = text[sp.start:sp.end]
 		}
 	}
 	return fs, nil

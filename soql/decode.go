@@ -8,25 +8,35 @@ import (
 	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
-	"unsafe"
 )
 
 // ErrDecode marks a response body that is not a well-formed query page.
 var ErrDecode = errors.New("soql: malformed response")
 
-// Page is one decoded REST query response (SALESFORCE.md 2.2).
+// Page is one decoded REST query response (SALESFORCE.md 2.2; Salesforce's
+// reference: https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/dome_query.htm).
 type Page struct {
-	TotalSize      int
-	Done           bool
+	// TotalSize is the number of rows the whole query matches, repeated
+	// on every page; -1 when the page did not say.
+	TotalSize int
+	// Done is false while more pages remain at NextRecordsURL.
+	Done bool
+	// NextRecordsURL is the path of the next page ("" on the last one).
 	NextRecordsURL string
-	Records        []*Record
+	// Records are the page's records in order.
+	Records []*Record
+
+	partial bool // some child relationship result has more batches
 }
 
 // DecodePage decodes one query response body. It is built for the shape of
 // Salesforce records: each record's bytes are copied once into a string
 // and every value without escapes is a slice of it, so decoding a page
 // allocates little more than the values' interface boxes. The returned
-// records do not refer to body, which the caller may reuse.
+// records do not refer to body, which the caller may reuse. A child
+// relationship result with more batches keeps Done false and its
+// NextRecordsURL: DecodePage makes no requests, while Cursor.Records
+// fetches those batches before it yields the record.
 func DecodePage(body []byte) (*Page, error) {
 	var d pageDecoder
 	p := &Page{}
@@ -46,10 +56,8 @@ func (d *pageDecoder) decode(body []byte, pg *Page) error {
 	if len(body) == 0 {
 		return fmt.Errorf("%w: empty body", ErrDecode)
 	}
-	// The page text aliases body; everything kept is cloned from it.
-	s := unsafe.String(&body[0], len(body))
-	p := parser{s: s}
-	pg.TotalSize, pg.Done, pg.NextRecordsURL = -1, false, ""
+	p := parser{s: string(body)}
+	pg.TotalSize, pg.Done, pg.NextRecordsURL, pg.partial = -1, false, "", false
 	pg.Records = pg.Records[:0]
 	seenDone := false
 	p.ws()
@@ -156,6 +164,7 @@ func (d *pageDecoder) records(p *parser, pg *Page) error {
 			return rp.fail("data after record")
 		}
 		d.hint = len(r.fields)
+		pg.partial = pg.partial || rp.partial
 		pg.Records = append(pg.Records, r)
 		p.i = end
 	}
@@ -216,11 +225,11 @@ func skipObject(s string, i int) (int, error) {
 
 // parser reads JSON from s; values without escapes are slices of s.
 type parser struct {
-	s    string
-	i    int
-	hint int      // expected number of fields of a record
-	base int      // offset of s in the page, for error messages
-	strs []string // headers of boxed values (see box)
+	s       string
+	i       int
+	hint    int  // expected number of fields of a record
+	base    int  // offset of s in the page, for error messages
+	partial bool // a child relationship result with done false was seen
 }
 
 func (p *parser) fail(msg string) error {
@@ -315,44 +324,6 @@ func (p *parser) members(r *Record) (bool, error) {
 	}
 }
 
-// eface is the layout of an interface value holding a non-pointer type.
-type eface struct {
-	typ, data unsafe.Pointer
-}
-
-// The type words of string and json.Number in an interface.
-var (
-	stringType = typeWord("")
-	numberType = typeWord(json.Number(""))
-)
-
-func typeWord(v any) unsafe.Pointer { return (*eface)(unsafe.Pointer(&v)).typ }
-
-// box returns s as an interface value of the type whose word is typ
-// (string or json.Number). Converting a string to an interface allocates
-// a 16-byte header each time; box instead stores the header in a slice
-// shared by the record's values and points the interface at it, which
-// removes most of a record's allocations. The slice is only appended to,
-// so every interface keeps seeing its own value (an old backing array
-// stays alive as long as something points into it).
-func (p *parser) box(s string, typ unsafe.Pointer) any {
-	return box(&p.strs, s, typ, p.hint)
-}
-
-// box appends s to *strs (a new slice of capacity hint when full) and
-// returns an interface of type typ pointing at the stored header.
-func box(strs *[]string, s string, typ unsafe.Pointer, hint int) any {
-	if len(*strs) == cap(*strs) {
-		*strs = make([]string, 0, max(hint+hint/2, 8))
-	}
-	*strs = append(*strs, s)
-	var v any
-	e := (*eface)(unsafe.Pointer(&v))
-	e.typ = typ
-	e.data = unsafe.Pointer(&(*strs)[len(*strs)-1])
-	return v
-}
-
 func (p *parser) attributes(r *Record) error {
 	p.i++ // '{'
 	for first := true; ; first = false {
@@ -394,7 +365,7 @@ func (p *parser) value() (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		return p.box(s, stringType), nil
+		return s, nil
 	case c == '{':
 		return p.object()
 	case c == '[':
@@ -412,7 +383,7 @@ func (p *parser) value() (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		return p.box(string(n), numberType), nil
+		return n, nil
 	}
 	return nil, p.fail("invalid value")
 }
@@ -434,6 +405,9 @@ func (p *parser) object() (any, error) {
 		return rec, nil
 	}
 	if sq, ok := subquery(r.fields); ok {
+		if !sq.Done {
+			p.partial = true
+		}
 		return sq, nil
 	}
 	m := make(map[string]any, len(r.fields))
@@ -619,26 +593,23 @@ func (p *parser) unescape(start int) (string, error) {
 		end++
 	}
 	// The decoded text is never longer than the escaped one.
-	b := make([]byte, 0, min(end, len(s))-start)
+	var b strings.Builder
+	b.Grow(min(end, len(s)) - start)
 	i := start
 	for {
+		k := i
+		for k < len(s) && !strStop[s[k]] {
+			k++
+		}
+		b.WriteString(s[i:k])
+		i = k
 		if i >= len(s) {
 			p.i = i
 			return "", p.fail("unterminated string")
 		}
-		c := s[i]
-		switch {
-		case c == '"':
+		if s[i] == '"' {
 			p.i = i + 1
-			if len(b) == 0 {
-				return "", nil
-			}
-			// b is never written again: share its bytes.
-			return unsafe.String(&b[0], len(b)), nil
-		case c != '\\':
-			b = append(b, c)
-			i++
-			continue
+			return b.String(), nil
 		}
 		if i+1 >= len(s) {
 			p.i = i
@@ -648,17 +619,17 @@ func (p *parser) unescape(start int) (string, error) {
 		i += 2
 		switch e {
 		case '"', '\\', '/':
-			b = append(b, e)
+			b.WriteByte(e)
 		case 'b':
-			b = append(b, '\b')
+			b.WriteByte('\b')
 		case 'f':
-			b = append(b, '\f')
+			b.WriteByte('\f')
 		case 'n':
-			b = append(b, '\n')
+			b.WriteByte('\n')
 		case 'r':
-			b = append(b, '\r')
+			b.WriteByte('\r')
 		case 't':
-			b = append(b, '\t')
+			b.WriteByte('\t')
 		case 'u':
 			r, ok := hex4(s, i)
 			if !ok {
@@ -678,7 +649,7 @@ func (p *parser) unescape(start int) (string, error) {
 					r = utf8.RuneError
 				}
 			}
-			b = utf8.AppendRune(b, r)
+			b.WriteRune(r)
 		default:
 			p.i = i - 1
 			return "", p.fail("invalid escape")

@@ -314,3 +314,55 @@ func hasControl(b []byte) bool {
 	}
 	return false
 }
+
+func TestRecordMarshalJSON(t *testing.T) {
+	p, err := DecodePage(readFixture(t, "sfcli_query_child_subquery_parent_chain.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := p.Records[0]
+	b, err := json.Marshal(map[string]any{"rec": r})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got struct{ Rec map[string]any }
+	if err := json.Unmarshal(b, &got); err != nil {
+		t.Fatal(err)
+	}
+	var want map[string]any
+	if err := json.Unmarshal(r.Raw(), &want); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want, got.Rec); diff != "" {
+		t.Errorf("json.Marshal of a Record (-raw +got):\n%s", diff)
+	}
+	sq, _ := r.Get("OpportunityLineItems")
+	if b, err := json.Marshal(sq); err != nil || !strings.Contains(string(b), `"totalSize":1,"done":true,"records":[{`) {
+		t.Errorf("Subquery JSON %s, %v", b, err)
+	}
+}
+
+func TestGetPath(t *testing.T) {
+	parent := NewRecord("Account", []Field{{"Name", "Acme"}, {"Owner", NewRecord("User", []Field{{"Name", "Ann"}})}})
+	tests := []struct {
+		name string
+		rec  *Record
+		path string
+		want any
+		ok   bool
+	}{
+		{"REST parent", NewRecord("Contact", []Field{{"Account", parent}}), "Account.Owner.Name", "Ann", true},
+		{"REST null parent", NewRecord("Contact", []Field{{"Account", nil}}), "Account.Name", nil, true},
+		{"REST absent", NewRecord("Contact", []Field{{"Account", parent}}), "Account.Phone", nil, false},
+		{"Bulk column", NewRecord("Contact", []Field{{"Account.Name", "Acme"}}), "account.name", "Acme", true},
+		{"Bulk null column", NewRecord("Contact", []Field{{"Account.Name", nil}}), "Account.Name", nil, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v, ok := tt.rec.Get(tt.path)
+			if v != tt.want || ok != tt.ok {
+				t.Errorf("Get(%s) = %v, %v; want %v, %v", tt.path, v, ok, tt.want, tt.ok)
+			}
+		})
+	}
+}

@@ -23,10 +23,12 @@
 // an iter.Seq2 that fetches one page at a time (Sforce-Query-Options
 // batchSize), so memory is bounded by a page whatever the row count. Pages
 // are decoded by a scanner built for Salesforce's record shape rather than
-// by encoding/json into maps: each record's JSON is copied once into a
-// string, field values are slices of it, and string values share one
-// header array per record (see box in decode.go, the one use of unsafe),
-// which keeps a page's allocations to a few per record.
+// by encoding/json into maps: each record's JSON is copied once into its
+// own string and every string or number value without escapes is a slice
+// of it (so a kept record holds its own text, never the whole page).
+// Values are ordinary interface values (the package uses no unsafe), so a
+// page costs one allocation per string or number value and a few per
+// record.
 //
 // A Record keeps the fields in response order and their JSON types:
 // json.Number keeps a number's digits, parent relationships are *Record,

@@ -11,6 +11,7 @@ import (
 // Extract describes a full read of one object: every record, ordered by
 // Id, optionally after a checkpoint Id.
 type Extract struct {
+	// Object is the API name of the object to read.
 	Object string
 	// Fields to select; Id is added first when missing. They must be
 	// fields of Object (a Bulk query cannot select compound or base64
@@ -120,8 +121,10 @@ func (c *Client) queries(e Extract) ([]string, error) {
 //
 // BUG(extract): with a split field list the queries run one after another
 // page by page, not as one snapshot: a record created or deleted between
-// them appears in only some of them and is left out (the incremental sync
-// that follows a full extract picks it up by its SystemModstamp).
+// them appears in only some of them and is left out, and a record updated
+// between them merges fields read before and after the update. Either way
+// its SystemModstamp is later than the extract's start, so the
+// incremental sync that follows a full extract reads it again.
 func (c *Client) Extract(ctx context.Context, e Extract) iter.Seq2[*Record, error] {
 	return func(yield func(*Record, error) bool) {
 		qs, err := c.queries(e)

@@ -53,6 +53,8 @@ var Null Literal = literal{text: "null", null: true}
 // String is a quoted string literal, escaped as SOQL requires (SOQL.md 2.4):
 // backslash first, then the quote, then control characters. It refuses
 // invalid UTF-8, U+FFFF and strings over MaxStringLiteral characters.
+//
+// Salesforce reference: https://developer.salesforce.com/docs/atlas.en-us.soql_sosl.meta/soql_sosl/sforce_api_calls_soql_select_quotedstringescapes.htm
 func String(s string) Literal {
 	e, err := escape(s, false)
 	if err != nil {
@@ -102,6 +104,8 @@ func Bool(b bool) Literal { return literal{text: strconv.FormatBool(b)} }
 
 // Date is a date literal (2006-01-02) of t's calendar date in t's own
 // location, so that a date held as midnight UTC stays that date.
+//
+// Salesforce reference: https://developer.salesforce.com/docs/atlas.en-us.soql_sosl.meta/soql_sosl/sforce_api_calls_soql_select_dateformats.htm
 func Date(t time.Time) Literal {
 	if t.Year() < 1 || t.Year() > 9999 {
 		return badLiteral("year %d out of range", t.Year())
@@ -112,6 +116,8 @@ func Date(t time.Time) Literal {
 // DateTime is a datetime literal in UTC: 2006-01-02T15:04:05Z, with
 // milliseconds (.000) when t has a fraction of a second; finer precision
 // is truncated.
+//
+// Salesforce reference: https://developer.salesforce.com/docs/atlas.en-us.soql_sosl.meta/soql_sosl/sforce_api_calls_soql_select_dateformats.htm
 func DateTime(t time.Time) Literal {
 	t = t.UTC()
 	if t.Year() < 1 || t.Year() > 9999 {
@@ -146,6 +152,8 @@ var dateLiterals = map[string]bool{
 // RelativeDate is a relative date literal such as TODAY or LAST_N_DAYS:30.
 // name must be one of the 44 SOQL names (any case); n is used, and must be
 // non-negative, exactly for the names that take one (the _N_ forms).
+//
+// Salesforce reference: https://developer.salesforce.com/docs/atlas.en-us.soql_sosl.meta/soql_sosl/sforce_api_calls_soql_select_dateformats.htm
 func RelativeDate(name string, n ...int) Literal {
 	up := strings.ToUpper(name)
 	takesN, ok := dateLiterals[up]
@@ -204,6 +212,8 @@ func escape(s string, like bool) (string, error) {
 
 // Pattern is the right side of LIKE. Make one with Contains, HasPrefix,
 // HasSuffix, Exactly or Wildcard.
+//
+// Salesforce reference (LIKE and its escapes): https://developer.salesforce.com/docs/atlas.en-us.soql_sosl.meta/soql_sosl/sforce_api_calls_soql_select_comparisonoperators.htm
 type Pattern struct {
 	text string
 	bad  error
@@ -269,6 +279,8 @@ var reserved = map[string]bool{
 
 // ValidName reports whether s is a single API name: an ASCII letter, then
 // letters, digits and underscores, and not a reserved word.
+//
+// Salesforce reference (reserved words): https://developer.salesforce.com/docs/atlas.en-us.soql_sosl.meta/soql_sosl/sforce_api_calls_soql_select_reservedcharacters.htm
 func ValidName(s string) bool {
 	if s == "" || len(s) > 255 || !isLetter(s[0]) {
 		return false

@@ -49,6 +49,9 @@ var (
 
 // Cursor streams the records of one query, page by page: memory holds one
 // page whatever the number of rows.
+//
+// Salesforce reference (paging with nextRecordsUrl and the batchSize
+// option): https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/dome_query.htm
 type Cursor struct {
 	c     *Client
 	ctx   context.Context
@@ -61,12 +64,16 @@ type Cursor struct {
 
 // Query runs q (GET /query) and returns a cursor over its records. No
 // request is sent until Records is ranged.
+//
+// Salesforce reference: https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/resources_query.htm
 func (c *Client) Query(ctx context.Context, q string) *Cursor {
 	return &Cursor{c: c, ctx: ctx, q: q, total: -1}
 }
 
 // QueryAll is Query through /queryAll: deleted and archived rows are
 // included (SOQL.md 9).
+//
+// Salesforce reference: https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/resources_queryall.htm
 func (c *Client) QueryAll(ctx context.Context, q string) *Cursor {
 	return &Cursor{c: c, ctx: ctx, q: q, all: true, total: -1}
 }
@@ -75,15 +82,20 @@ func (c *Client) QueryAll(ctx context.Context, q string) *Cursor {
 // -1 until the first page arrived.
 func (cu *Cursor) TotalSize() int { return cu.total }
 
-// Pages returns the number of pages fetched so far.
+// Pages returns the number of pages of the query fetched so far (further
+// batches of child relationship results are not counted).
 func (cu *Cursor) Pages() int { return cu.pages }
 
-// Records yields the records in order, following nextRecordsUrl. An error
-// is yielded once, as the last element: an HTTP failure (a *rest.Error,
-// matched by rest.ErrInvalidQueryLocator when the locator expired and the
-// query must restart), a malformed page (ErrDecode) or the context's
-// error. Breaking out of the loop stops fetching. A Cursor can be ranged
-// only once; a second range yields ErrCursorUsed.
+// Records yields the records in order, following nextRecordsUrl. A
+// record whose child relationship result (a parent-to-child subquery) is
+// not done has its further batches fetched, by their own nextRecordsUrl,
+// before it is yielded, so its Subquery is always complete; those
+// children are held in memory with their record. An error is yielded
+// once, as the last element: an HTTP failure (a *rest.Error, matched by
+// rest.ErrInvalidQueryLocator when the locator expired and the query must
+// restart), a malformed page (ErrDecode) or the context's error, checked
+// before every record. Breaking out of the loop stops fetching. A Cursor
+// can be ranged only once; a second range yields ErrCursorUsed.
 func (cu *Cursor) Records() iter.Seq2[*Record, error] {
 	return func(yield func(*Record, error) bool) {
 		if cu.used {
@@ -113,6 +125,16 @@ func (cu *Cursor) Records() iter.Seq2[*Record, error] {
 			cu.total = page.TotalSize
 			for i, r := range page.Records {
 				page.Records[i] = nil
+				if err := cu.ctx.Err(); err != nil {
+					yield(nil, err)
+					return
+				}
+				if page.partial {
+					if _, err := cu.c.completeChildren(cu.ctx, r, &buf); err != nil {
+						yield(nil, fmt.Errorf("query page %d: record %s: %w", cu.pages, r.ID(), err))
+						return
+					}
+				}
 				if !yield(r, nil) {
 					return
 				}
@@ -157,6 +179,69 @@ func (c *Client) fetchPage(ctx context.Context, path string, query url.Values, b
 	return dec.decode(buf.Bytes(), page)
 }
 
+// completeChildren fetches the further batches of every child
+// relationship result in r that is not done (a record with more children
+// than fit one response; SALESFORCE.md 2.2), following each
+// nextRecordsUrl, so that no child row is silently left out. Nested child
+// results are completed too. A record that changed loses its received
+// JSON text: Raw then regenerates it from the fields. It reports whether
+// r changed.
+func (c *Client) completeChildren(ctx context.Context, r *Record, buf *bytes.Buffer) (bool, error) {
+	changed := false
+	for _, f := range r.fields {
+		sq, ok := f.Value.(*Subquery)
+		if !ok {
+			continue
+		}
+		ch, err := c.completeSubquery(ctx, sq, buf)
+		if err != nil {
+			return false, fmt.Errorf("child relationship %s: %w", f.Name, err)
+		}
+		changed = changed || ch
+	}
+	if changed {
+		r.raw = ""
+	}
+	return changed, nil
+}
+
+func (c *Client) completeSubquery(ctx context.Context, sq *Subquery, buf *bytes.Buffer) (bool, error) {
+	changed := false
+	for _, child := range sq.Records {
+		ch, err := c.completeChildren(ctx, child, buf)
+		if err != nil {
+			return false, err
+		}
+		changed = changed || ch
+	}
+	var (
+		dec  pageDecoder
+		page Page
+	)
+	for batch := 2; !sq.Done; batch++ {
+		if sq.NextRecordsURL == "" {
+			return false, fmt.Errorf("%w: child result not done but has no nextRecordsUrl", ErrDecode)
+		}
+		if err := ctx.Err(); err != nil {
+			return false, err
+		}
+		if err := c.fetchPage(ctx, sq.NextRecordsURL, nil, buf, &dec, &page); err != nil {
+			return false, fmt.Errorf("batch %d: %w", batch, err)
+		}
+		for _, child := range page.Records {
+			if page.partial {
+				if _, err := c.completeChildren(ctx, child, buf); err != nil {
+					return false, err
+				}
+			}
+			sq.Records = append(sq.Records, child)
+		}
+		sq.Done, sq.NextRecordsURL = page.Done, page.NextRecordsURL
+		changed = true
+	}
+	return changed, nil
+}
+
 // ErrNoREST is returned by a Client whose REST field is nil.
 var ErrNoREST = errors.New("soql: client has no REST transport")
 
@@ -182,6 +267,8 @@ func (c *Client) batchSize() int {
 
 // Count returns the number of records of object matching where (nil for
 // all), by SELECT COUNT(); with all, deleted rows count too (queryAll).
+//
+// Salesforce reference: https://developer.salesforce.com/docs/atlas.en-us.soql_sosl.meta/soql_sosl/sforce_api_calls_soql_select_count.htm
 func (c *Client) Count(ctx context.Context, object string, where Expr, all bool) (int, error) {
 	if err := c.check(); err != nil {
 		return 0, err

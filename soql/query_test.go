@@ -2,6 +2,7 @@ package soql
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"strings"
@@ -225,5 +226,103 @@ func TestQueryEncodesSOQL(t *testing.T) {
 	})
 	if _, err := Collect(c.Query(context.Background(), q).Records()); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestQueryFetchesChildBatches(t *testing.T) {
+	const page1 = `{"totalSize":2,"done":true,"records":[` +
+		`{"attributes":{"type":"Account","url":"/services/data/v62.0/sobjects/Account/001000000000001AAA"},"Id":"001000000000001AAA",` +
+		`"Contacts":{"totalSize":3,"done":false,"nextRecordsUrl":"/services/data/v62.0/query/01gC-1","records":[` +
+		`{"attributes":{"type":"Contact","url":"/c/1"},"LastName":"One"}]}},` +
+		`{"attributes":{"type":"Account","url":"/services/data/v62.0/sobjects/Account/001000000000002AAA"},"Id":"001000000000002AAA","Contacts":null}]}`
+	const child2 = `{"totalSize":3,"done":false,"nextRecordsUrl":"/services/data/v62.0/query/01gC-2","records":[` +
+		`{"attributes":{"type":"Contact","url":"/c/2"},"LastName":"Two"}]}`
+	const child3 = `{"totalSize":3,"done":true,"records":[{"attributes":{"type":"Contact","url":"/c/3"},"LastName":"Three"}]}`
+
+	tests := []struct {
+		name    string
+		child2  httpmock.Responder
+		want    []string // last names of the first account's contacts
+		wantErr error
+	}{
+		{name: "all batches", child2: httpmock.NewStringResponder(200, child2), want: []string{"One", "Two", "Three"}},
+		{name: "expired child locator", child2: errorResponder(400, "INVALID_QUERY_LOCATOR", "invalid query locator"),
+			wantErr: rest.ErrInvalidQueryLocator},
+		{name: "not done without next", child2: httpmock.NewStringResponder(200, `{"totalSize":3,"done":false,"records":[]}`),
+			wantErr: ErrDecode},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, mt := newMock(t)
+			mt.RegisterResponder("GET", instance+"/services/data/v62.0/query", httpmock.NewStringResponder(200, page1))
+			mt.RegisterResponder("GET", instance+"/services/data/v62.0/query/01gC-1", tt.child2)
+			mt.RegisterResponder("GET", instance+"/services/data/v62.0/query/01gC-2", httpmock.NewStringResponder(200, child3))
+			recs, err := Collect(c.Query(context.Background(), "SELECT Id, (SELECT LastName FROM Contacts) FROM Account").Records())
+			if tt.wantErr != nil {
+				if !errors.Is(err, tt.wantErr) || len(recs) != 0 {
+					t.Fatalf("%d records, err = %v; want %v and no record (a partial record is never yielded)", len(recs), err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(recs) != 2 {
+				t.Fatalf("got %d records", len(recs))
+			}
+			v, _ := recs[0].Get("Contacts")
+			sq, ok := v.(*Subquery)
+			if !ok {
+				t.Fatalf("Contacts = %#v", v)
+			}
+			var names []string
+			for _, r := range sq.Records {
+				n, _ := r.String("LastName")
+				names = append(names, n)
+			}
+			if diff := cmp.Diff(tt.want, names); diff != "" {
+				t.Errorf("children (-want +got):\n%s", diff)
+			}
+			if !sq.Done || sq.NextRecordsURL != "" || sq.TotalSize != 3 {
+				t.Errorf("subquery done %v next %q total %d", sq.Done, sq.NextRecordsURL, sq.TotalSize)
+			}
+			// Raw agrees with the completed children.
+			var raw struct {
+				Contacts struct {
+					Done    bool
+					Records []struct{ LastName string }
+				}
+			}
+			if err := json.Unmarshal(recs[0].Raw(), &raw); err != nil {
+				t.Fatalf("Raw %s: %v", recs[0].Raw(), err)
+			}
+			if len(raw.Contacts.Records) != 3 || !raw.Contacts.Done {
+				t.Errorf("Raw = %s", recs[0].Raw())
+			}
+			if v, ok := recs[1].Get("Contacts"); !ok || v != nil {
+				t.Errorf("null children = %v %v", v, ok)
+			}
+		})
+	}
+}
+
+func TestQueryCanceledMidPage(t *testing.T) {
+	c, mt := newMock(t)
+	mt.RegisterResponder("GET", instance+"/services/data/v62.0/query", httpmock.NewStringResponder(200,
+		`{"totalSize":3,"done":true,"records":[{"Id":"001000000000001AAA"},{"Id":"001000000000002AAA"},{"Id":"001000000000003AAA"}]}`))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	n := 0
+	var last error
+	for _, err := range c.Query(ctx, "SELECT Id FROM Account").Records() {
+		if err != nil {
+			last = err
+			continue
+		}
+		n++
+		cancel()
+	}
+	if n != 1 || !errors.Is(last, context.Canceled) {
+		t.Errorf("%d records after cancel, err %v; want 1 and context.Canceled", n, last)
 	}
 }

@@ -15,6 +15,8 @@ import (
 // objects without attributes) and []any. Records from BulkExtract hold
 // only string and nil values. A Record is not modified after it is
 // yielded and is safe to read from several goroutines.
+//
+// Salesforce reference (the record shape): https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/dome_query.htm
 type Record struct {
 	typ, url string
 	fields   []Field
@@ -23,19 +25,24 @@ type Record struct {
 
 // Field is one field of a Record.
 type Field struct {
-	Name  string
-	Value any
+	Name  string // the API name as Salesforce sent it
+	Value any    // see Record for the types
 }
 
 // Subquery is the value of a parent-to-child relationship in a record,
 // such as Contacts in SELECT Name, (SELECT LastName FROM Contacts) FROM
-// Account. Salesforce sends null instead of an empty one. When Done is
-// false, the remaining children are at NextRecordsURL.
+// Account. Salesforce sends null instead of an empty one. A large result
+// comes in batches: when Done is false, the remaining children are at
+// NextRecordsURL. Records yielded by Cursor.Records (and so by Extract)
+// always hold complete results, the further batches fetched; only
+// DecodePage leaves them as received.
+//
+// Salesforce reference: https://developer.salesforce.com/docs/atlas.en-us.soql_sosl.meta/soql_sosl/sforce_api_calls_soql_relationships_query_using.htm
 type Subquery struct {
-	TotalSize      int
-	Done           bool
-	NextRecordsURL string
-	Records        []*Record
+	TotalSize      int       // the number of children
+	Done           bool      // false while batches remain at NextRecordsURL
+	NextRecordsURL string    // the path of the next batch; "" when done
+	Records        []*Record // the child records received
 }
 
 // NewRecord makes a Record from fields, as a test or another source may
@@ -67,13 +74,17 @@ func (r *Record) ID() string {
 
 // Get returns the value of a field by API name, matched exactly first and
 // then case-insensitively. A dotted path (Account.Owner.Name) follows
-// parent records. It reports false when the field is absent; a present
+// parent records, or names a Bulk CSV column of that path. It reports false when the field is absent; a present
 // null gives (nil, true).
 func (r *Record) Get(name string) (any, bool) {
 	if r == nil {
 		return nil, false
 	}
 	if i := strings.IndexByte(name, '.'); i >= 0 {
+		// Bulk CSV names a parent's field by its whole path.
+		if v, ok := r.get(name); ok {
+			return v, true
+		}
 		v, ok := r.get(name[:i])
 		if !ok {
 			return nil, false
@@ -128,8 +139,9 @@ func (r *Record) Fields() []Field { return r.fields }
 func (r *Record) Len() int { return len(r.fields) }
 
 // Raw returns the record's JSON as received (attributes included). For a
-// record built from CSV or merged from a split query it is generated from
-// the fields.
+// record built from CSV, merged from a split query or completed with
+// further batches of a child relationship, it is generated from the
+// fields.
 func (r *Record) Raw() json.RawMessage {
 	if r.raw != "" {
 		return json.RawMessage(r.raw)
@@ -227,3 +239,10 @@ func ParseTime(s string) (time.Time, error) {
 	}
 	return time.Time{}, err
 }
+
+// MarshalJSON encodes the record as Raw does, so that encoding/json (and
+// metadata.Value for a JSON column) renders a nested record faithfully.
+func (r *Record) MarshalJSON() ([]byte, error) { return r.Raw(), nil }
+
+// MarshalJSON encodes the child relationship result in Salesforce's shape.
+func (sq *Subquery) MarshalJSON() ([]byte, error) { return appendJSONValue(nil, sq), nil }
