@@ -51,6 +51,28 @@
 // REQUEST_LIMIT_EXCEEDED past it) and reports Sforce-Limit-Info. A request
 // whose URI passes 16,384 bytes gets 414, whose URI and headers do, 431.
 //
+// # Outbound messages
+//
+// AddOutboundMessage defines a workflow outbound message (object, fields,
+// endpoint, session id, criterion) and returns its ActionId; its WSDL is
+// OutboundWSDL. Every Create or Update of a matching record queues a
+// notification, sent in the background as Salesforce sends them: SOAP
+// envelopes of up to 100 notifications carrying the record's values at
+// send time, retried with exponential backoff (up to 2 hours apart, for
+// 24 hours) until the listener returns a proper acknowledgement.
+// Options.OutboundTimeScale shrinks the retry delays so tests run in
+// seconds, Options.OutboundTimeout bounds the wait for one
+// acknowledgement (60 s by default), SetOutboundChaos adds duplicate and
+// out-of-order deliveries, Deliveries is the log of every attempt, and
+// WaitOutbound blocks until every queued notification is acknowledged.
+//
+// # Faults and counters
+//
+// ExpireAccessTokens, RevokeRefreshToken, FailNext (503
+// SERVER_UNAVAILABLE or any status and code), SetLatency, SetAPIUsage and
+// ExhaustAPILimit, and ExpireLocators inject failures; Calls and APICalls
+// count requests by endpoint, so tests can assert what work costs.
+//
 // # SOQL
 //
 // The fake parses and evaluates what sync tools send: field lists with

@@ -104,20 +104,14 @@ func (w *jsonWriter) attributes(b []byte, object, id string) []byte {
 	return append(b, `"}`...)
 }
 
-// record appends r (of od) with the selected nodes.
+// record appends r (of od) with the selected nodes. Stored values come
+// from the record's JSON rendered when it was written (seal), so serving
+// a page copies bytes; computed fields are written at the request's time.
 func (w *jsonWriter) record(b []byte, od *objectDef, r *record, nodes []*selNode) []byte {
-	// The first render writes values directly; from the second on, the
-	// record's values come from its cache (built on the second render), so
-	// a first extract allocates little and re-extracts copy bytes.
 	rv := r.json.Load()
-	if rv == nil && r.renders.Add(1) > 1 {
-		rv = r.rendered(w)
-	}
 	b = w.attributes(b, od.Name, r.id)
 	for _, n := range nodes {
-		b = append(b, ',', '"')
-		b = append(b, n.key...)
-		b = append(b, '"', ':')
+		b = append(b, n.head...)
 		if n.ref != nil {
 			pr, po, ok := w.ec.parent(od, r, n.ref)
 			if !ok {
@@ -170,21 +164,24 @@ func (w *jsonWriter) field(b []byte, od *objectDef, r *record, f *fieldDef, rv *
 	return w.value(b, od, r, f, r.get(f, od, w.ec.now))
 }
 
-// rendered returns r's cached JSON values, building them on first use.
-// Two goroutines may build them at once; both build the same bytes.
-func (r *record) rendered(w *jsonWriter) *renderedVals {
-	if rv := r.json.Load(); rv != nil {
-		return rv
-	}
+// seal renders the JSON of r's stored values (base64 excepted: its form
+// depends on the request's API version) and of od's compound fields, and
+// attaches it to r. It is called once per record version, before the
+// version is published; records are immutable afterwards, so the bytes
+// stay valid.
+func (r *record) seal(od *objectDef) {
 	size := 0
 	for _, v := range r.vals {
 		if x, ok := v.(string); ok {
 			size += len(x) + len(x)>>4 + 2
 		} else {
-			size += 30
+			size += 24
 		}
 	}
-	rv := &renderedVals{buf: make([]byte, 0, size), off: make([]int32, 0, len(r.vals)+1)}
+	size += od.ncomp * 160
+	rv := &renderedVals{buf: make([]byte, 0, size), off: make([]int32, 0, len(r.vals)+1),
+		coff: make([]int32, 0, od.ncomp+1)}
+	w := jsonWriter{ec: &evalCtx{}}
 	for _, v := range r.vals {
 		rv.off = append(rv.off, int32(len(rv.buf)))
 		if _, blob := v.([]byte); blob {
@@ -193,13 +190,22 @@ func (r *record) rendered(w *jsonWriter) *renderedVals {
 		rv.buf = w.value(rv.buf, nil, r, nil, v)
 	}
 	rv.off = append(rv.off, int32(len(rv.buf)))
+	for _, f := range od.Fields {
+		if f.compDefs != nil {
+			rv.coff = append(rv.coff, int32(len(rv.buf)))
+			rv.buf = w.compound(rv.buf, od, r, f, rv)
+		}
+	}
+	rv.coff = append(rv.coff, int32(len(rv.buf)))
 	r.json.Store(rv)
-	return rv
 }
 
 // compound writes a compound field straight from its components: an
 // object in key order, or null when every part is empty.
 func (w *jsonWriter) compound(b []byte, od *objectDef, r *record, f *fieldDef, rv *renderedVals) []byte {
+	if rv != nil && f.cslot+1 < len(rv.coff) {
+		return append(b, rv.buf[rv.coff[f.cslot]:rv.coff[f.cslot+1]]...)
+	}
 	empty := true
 	for _, c := range f.compDefs {
 		if c != nil && r.get(c, od, w.ec.now) != nil {

@@ -93,7 +93,7 @@ func daysSince(name string) *fieldDef {
 }
 
 func daysFrom(o *objectDef, r *record, now time.Time) (float64, bool) {
-	c, ok := r.get(o.byName["createddate"], o, now).(time.Time)
+	c, ok := r.get(o.createdDate, o, now).(time.Time)
 	return math.Floor(now.Sub(c).Hours() / 24), ok
 }
 

@@ -202,6 +202,7 @@ func (o *Org) Create(object string, fields map[string]any) (string, error) {
 		by = r.id
 	}
 	o.stamp(od, r, true, by)
+	r.seal(od)
 	od.records = append(od.records, r)
 	od.byID[r.id[:15]] = r
 	o.mu.Unlock()
@@ -378,6 +379,7 @@ func (o *Org) Update(object, id string, fields map[string]any) error {
 		return fmt.Errorf("update %s: %w", od.Name, err)
 	}
 	o.stamp(od, nr, false, o.userID)
+	nr.seal(od)
 	od.replace(nr)
 	o.mu.Unlock()
 	o.fire(od.Name, nr.id)
@@ -433,6 +435,7 @@ func (o *Org) Delete(object, id string) error {
 	nr := r.clone(od)
 	nr.deleted, nr.deletedAt = true, o.now
 	o.stamp(od, nr, false, o.userID)
+	nr.seal(od)
 	od.replace(nr)
 	o.deletes[od.Name][nr.id] = o.now
 	return nil
@@ -452,6 +455,7 @@ func (o *Org) Undelete(object, id string) error {
 	nr := r.clone(od)
 	nr.deleted, nr.deletedAt = false, time.Time{}
 	o.stamp(od, nr, false, o.userID)
+	nr.seal(od)
 	od.replace(nr)
 	delete(o.deletes[od.Name], nr.id)
 	return nil
@@ -618,6 +622,7 @@ func (o *Org) AddField(object string, f Field) error {
 		for i, r := range od.records {
 			nr := r.clone(od)
 			nr.vals[fd.idx] = false
+			nr.seal(od)
 			od.records[i] = nr
 			od.byID[nr.id[:15]] = nr
 		}

@@ -17,21 +17,40 @@ import (
 // values (as Org.Get returns them), a notification with Fields is queued
 // for EndpointURL. A compound field in Fields sends its components.
 type OutboundMessage struct {
-	Name, Object     string
-	Fields           []string
-	EndpointURL      string
+	// Name is the definition's name (as in Setup); it is informational.
+	Name string
+	// Object is the object whose creates and updates trigger the message.
+	Object string
+	// Fields are the fields sent with each notification (Id always is);
+	// a compound field sends its components.
+	Fields []string
+	// EndpointURL is where the SOAP messages are POSTed.
+	EndpointURL string
+	// IncludeSessionID sends a live access token as SessionId; false
+	// sends <SessionId xsi:nil="true"/> (SALESFORCE.md 5.2).
 	IncludeSessionID bool
-	Criteria         func(rec map[string]any) bool
+	// Criteria, if not nil, must hold for the record's values (as
+	// Org.Get returns them) for a notification to be queued.
+	Criteria func(rec map[string]any) bool
 }
 
 // Delivery is one HTTP attempt in the outbound delivery log.
 type Delivery struct {
-	ActionID                   string
+	// ActionID is the outbound message definition's ActionId (04k...).
+	ActionID string
+	// NotificationIDs are the Notification/Id values (04l...) of the
+	// attempt's message, in message order; RecordIDs are their records.
 	NotificationIDs, RecordIDs []string
-	Attempt, Status            int
-	Acked                      bool
-	Err                        string
-	At                         time.Time
+	// Attempt is 1 for a message's first attempt, 2 for its first retry.
+	Attempt int
+	// Status is the listener's HTTP status; 0 when no answer came.
+	Status int
+	// Acked reports a valid acknowledgement (SALESFORCE.md 5.4).
+	Acked bool
+	// Err says why an attempt failed ("" when Acked).
+	Err string
+	// At is when the attempt started (real time).
+	At time.Time
 }
 
 // AddOutboundMessage registers an outbound message and returns its

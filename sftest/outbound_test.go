@@ -81,3 +81,46 @@ func TestOutboundDelivery(t *testing.T) {
 		t.Errorf("unknown action: %d", r.status)
 	}
 }
+
+// TestOutboundTimeout checks that Options.OutboundTimeout bounds the wait
+// for an acknowledgement: a listener slower than it fails the attempt
+// (which is retried), a faster one acks.
+func TestOutboundTimeout(t *testing.T) {
+	var mu sync.Mutex
+	slow := true
+	release := make(chan struct{})
+	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		mu.Lock()
+		wasSlow := slow
+		slow = false
+		mu.Unlock()
+		if wasSlow {
+			select { // hold the answer well past the timeout
+			case <-release:
+			case <-time.After(5 * time.Second):
+			}
+		}
+		w.Header().Set("Content-Type", "text/xml")
+		io.WriteString(w, ackBody)
+	}))
+	defer recv.Close()
+	defer close(release)
+	s, _ := testServer(t, Options{OutboundTimeScale: 0.0001, OutboundTimeout: 150 * time.Millisecond})
+	s.AddOutboundMessage(OutboundMessage{Name: "Sync", Object: "Account", Fields: []string{"Name"}, EndpointURL: recv.URL})
+	id, _ := s.Org.Create("Account", map[string]any{"Name": "Slow"})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	start := time.Now()
+	if err := s.WaitOutbound(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d > 4*time.Second {
+		t.Errorf("took %s: the 150ms timeout was not applied", d)
+	}
+	ds := s.Deliveries()
+	if len(ds) != 2 || ds[0].Acked || !strings.Contains(ds[0].Err, "no acknowledgement") ||
+		!ds[1].Acked || ds[1].Attempt != 2 || ds[1].RecordIDs[0] != id {
+		t.Fatalf("deliveries %+v", ds)
+	}
+}

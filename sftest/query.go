@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"slices"
+	"sort"
 	"strings"
 	"time"
 )
@@ -14,8 +15,35 @@ import (
 func (o *Org) execute(cq *compiledQuery, all bool) []*record {
 	ec := &evalCtx{o: o, now: o.now}
 	od := cq.root
+	// Records are kept in Id order: an Id range in WHERE is a binary
+	// search, ORDER BY Id needs no sort, and then LIMIT (with OFFSET)
+	// can stop the scan early.
+	recs := od.records
+	if cq.idLo != "" {
+		recs = recs[sort.Search(len(recs), func(i int) bool {
+			c := recs[i].id[:15]
+			return c > cq.idLo || cq.idLoIncl && c == cq.idLo
+		}):]
+	}
+	if cq.idHi != "" {
+		recs = recs[:sort.Search(len(recs), func(i int) bool {
+			c := recs[i].id[:15]
+			return c > cq.idHi || !cq.idHiIncl && c == cq.idHi
+		})]
+	}
+	stop := -1
+	if len(cq.groupBy) == 0 && (len(cq.order) == 0 || cq.orderByID == 1) {
+		switch {
+		case cq.hasOffset && cq.hasLimit:
+			stop = cq.offset + min(cq.limit, 2000)
+		case cq.hasOffset:
+			stop = cq.offset + 2000
+		case cq.hasLimit:
+			stop = cq.limit
+		}
+	}
 	var rows []*record
-	for _, r := range od.records {
+	for _, r := range recs {
 		if r.deleted && !all {
 			continue
 		}
@@ -23,8 +51,14 @@ func (o *Org) execute(cq *compiledQuery, all bool) []*record {
 			continue
 		}
 		rows = append(rows, r)
+		if len(rows) == stop {
+			break
+		}
 	}
-	if len(cq.order) > 0 {
+	switch {
+	case cq.orderByID == -1:
+		slices.Reverse(rows)
+	case len(cq.order) > 0 && cq.orderByID == 0:
 		rows = sortRows(ec, od, rows, cq.order)
 	}
 	if len(cq.groupBy) > 0 {

@@ -17,7 +17,7 @@ type cursor struct {
 	lastUsed time.Time
 }
 
-var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 1<<20); return &b }}
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, pageChunk+64<<10); return &b }}
 
 // batchSize reads Sforce-Query-Options: batchSize=N, a hint clamped to
 // 200..2,000 (SALESFORCE.md 2.1).
@@ -117,7 +117,13 @@ func (s *Server) writePage(w http.ResponseWriter, r *http.Request, version strin
 		b = append(b, '"')
 	}
 	b = append(b, `,"records":[`...)
+	// The page streams: rows render under the read lock into a buffer
+	// that is written out (without the lock) whenever it passes
+	// pageChunk, so a slow client never holds up writers and a page
+	// needs little memory. A page that fits in one chunk gets a
+	// Content-Length; larger ones go out chunked, as Salesforce's do.
 	o := s.Org
+	streaming := false
 	o.mu.RLock()
 	jw := &jsonWriter{ec: &evalCtx{o: o, now: o.now}, version: version}
 	for i := start; i < end; i++ {
@@ -125,12 +131,38 @@ func (s *Server) writePage(w http.ResponseWriter, r *http.Request, version strin
 			b = append(b, ',')
 		}
 		b = jw.record(b, c.cq.root, c.rows[i], c.cq.sel)
+		if len(b) >= pageChunk && i+1 < end {
+			o.mu.RUnlock()
+			if !streaming {
+				w.Header().Set("Content-Type", "application/json;charset=UTF-8")
+				w.WriteHeader(http.StatusOK)
+				streaming = true
+			}
+			_, err := w.Write(b)
+			b = b[:0]
+			if err != nil { // the client went away
+				putBuf(bp, b)
+				return
+			}
+			o.mu.RLock()
+		}
 	}
 	o.mu.RUnlock()
 	b = append(b, "]}"...)
-	writeJSON(w, http.StatusOK, b)
-	if cap(b) <= 16<<20 {
-		*bp = b
+	if streaming {
+		w.Write(b)
+	} else {
+		writeJSON(w, http.StatusOK, b)
+	}
+	putBuf(bp, b)
+}
+
+// pageChunk is the size at which a query page's buffer is written out.
+const pageChunk = 256 << 10
+
+func putBuf(bp *[]byte, b []byte) {
+	if cap(b) <= 4<<20 {
+		*bp = b[:0]
 		bufPool.Put(bp)
 	}
 }
@@ -215,11 +247,11 @@ func (s *Server) serveRecord(w http.ResponseWriter, r *http.Request, version, ob
 					fmt.Sprintf("No such column '%s' on sobject of type %s", strings.TrimSpace(name), od.Name))
 				return
 			}
-			nodes = append(nodes, &selNode{key: f.Name, leaf: f, leafName: f.Name})
+			nodes = append(nodes, &selNode{key: f.Name, head: nodeHead(f.Name), leaf: f, leafName: f.Name})
 		}
 	} else {
 		for _, f := range od.Fields {
-			nodes = append(nodes, &selNode{key: f.Name, leaf: f, leafName: f.Name})
+			nodes = append(nodes, &selNode{key: f.Name, head: nodeHead(f.Name), leaf: f, leafName: f.Name})
 		}
 	}
 	jw := &jsonWriter{ec: &evalCtx{o: o, now: o.now}, version: version}

@@ -34,6 +34,7 @@ type fieldDef struct {
 	// components of a compound field, in Salesforce's key order.
 	components []compoundPart
 	compDefs   []*fieldDef    // the component fields, resolved when the field is added
+	cslot      int            // a compound's index among its object's compounds (renderedVals.coff)
 	order      map[string]int // picklist value -> position, for ORDER BY
 }
 
@@ -129,8 +130,11 @@ type objectDef struct {
 	Custom, Deletable                   bool
 	Fields                              []*fieldDef
 	byName                              map[string]*fieldDef // lower-case name
+	exact                               map[string]*fieldDef // API name as defined
 	rels                                map[string]*fieldDef // lower-case relationship name -> reference field
 	nslots                              int
+	ncomp                               int       // compound fields
+	createdDate                         *fieldDef // CreatedDate, for formulas
 	lastModified                        time.Time
 
 	records []*record          // ordered by Id
@@ -138,7 +142,14 @@ type objectDef struct {
 	seq     uint64
 }
 
-func (o *objectDef) field(name string) *fieldDef { return o.byName[strings.ToLower(name)] }
+// field finds a field by API name, case-insensitively; the exact
+// spelling is looked up first, which saves lower-casing it.
+func (o *objectDef) field(name string) *fieldDef {
+	if f := o.exact[name]; f != nil {
+		return f
+	}
+	return o.byName[strings.ToLower(name)]
+}
 
 func (o *objectDef) addField(f *fieldDef) {
 	finishField(f)
@@ -151,8 +162,19 @@ func (o *objectDef) addField(f *fieldDef) {
 	for _, p := range f.components {
 		f.compDefs = append(f.compDefs, o.field(p.field))
 	}
+	if f.compDefs != nil {
+		f.cslot = o.ncomp
+		o.ncomp++
+	}
+	if f.Name == "CreatedDate" {
+		o.createdDate = f
+	}
 	o.Fields = append(o.Fields, f)
 	o.byName[strings.ToLower(f.Name)] = f
+	if o.exact == nil {
+		o.exact = map[string]*fieldDef{}
+	}
+	o.exact[f.Name] = f
 	if f.RelationshipName != "" {
 		o.rels[strings.ToLower(f.RelationshipName)] = f
 	}
@@ -212,17 +234,19 @@ type record struct {
 	deleted   bool
 	deletedAt time.Time
 
-	// json caches the REST JSON of every stored value, built on first
-	// render; valid for the record's life since records never change.
-	json    atomic.Pointer[renderedVals]
-	renders atomic.Int32 // renders before the cache exists
+	// json is the REST JSON of every stored value, rendered by seal
+	// before the record is published; valid for the record's life since
+	// records never change.
+	json atomic.Pointer[renderedVals]
 }
 
 // renderedVals holds the JSON form of a record's stored values: slot i is
-// buf[off[i]:off[i+1]].
+// buf[off[i]:off[i+1]]; compound field k (fieldDef.cslot) is
+// buf[coff[k]:coff[k+1]].
 type renderedVals struct {
-	buf []byte
-	off []int32
+	buf  []byte
+	off  []int32
+	coff []int32
 }
 
 func (r *record) get(f *fieldDef, o *objectDef, now time.Time) any {
@@ -243,13 +267,29 @@ func (r *record) get(f *fieldDef, o *objectDef, now time.Time) any {
 // Precision and Scale apply to number types; ReferenceTo and
 // RelationshipName to references.
 type Field struct {
-	Name, Label, Type string
-	Length, Precision int
-	Scale             int
-	Nillable          bool
-	PicklistValues    []string
-	ReferenceTo       []string
-	RelationshipName  string
+	// Name is the API name; it must end in __c.
+	Name string
+	// Label is describe's label; "" derives it from Name.
+	Label string
+	// Type is the describe type (see above).
+	Type string
+	// Length is the text length; 0 takes the type's default.
+	Length int
+	// Precision and Scale are the digits of a number type.
+	Precision int
+	Scale     int // digits after the decimal point
+	// Nillable is describe's nillable (every type but boolean is
+	// nillable regardless).
+	Nillable bool
+	// PicklistValues are a picklist's values, in order; required for
+	// picklist and multipicklist.
+	PicklistValues []string
+	// ReferenceTo names the objects a reference points to; required for
+	// reference.
+	ReferenceTo []string
+	// RelationshipName is a reference's relationship; "" means Name with
+	// __c replaced by __r.
+	RelationshipName string
 }
 
 var addressParts = []string{"city", "country", "geocodeAccuracy", "latitude", "longitude", "postalCode", "state", "street"}

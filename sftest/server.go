@@ -48,6 +48,11 @@ type Options struct {
 	// OutboundTimeScale scales outbound retry delays; 0 means 1 (real
 	// time), 0.001 makes them 1000 times shorter.
 	OutboundTimeScale float64
+	// OutboundTimeout is how long, in real time and not scaled by
+	// OutboundTimeScale, one outbound delivery waits for its
+	// acknowledgement before the attempt counts as failed and is
+	// retried; 0 means 60 seconds, as Salesforce (SALESFORCE.md 5.5).
+	OutboundTimeout time.Duration
 	// Start is the fake clock's initial time; zero means DefaultStart
 	// (2026-01-01T00:00:00Z).
 	Start time.Time
@@ -133,6 +138,7 @@ func Start(opts Options) (*Server, error) {
 		SessionID:     s.sessionForOutbound,
 		Snapshot:      s.snapshot,
 		TimeScale:     opts.OutboundTimeScale,
+		Timeout:       opts.OutboundTimeout,
 	})
 	s.Org.onChange(s.matchOutbound)
 	if err := s.seed(opts); err != nil {

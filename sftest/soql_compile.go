@@ -29,6 +29,7 @@ func (p *fieldPath) leafDef() *fieldDef {
 
 type selNode struct {
 	key      string
+	head     string // `,"key":`, written before the value
 	leaf     *fieldDef
 	leafName string
 	ref      *fieldDef // a relationship node's reference field
@@ -73,6 +74,13 @@ type compiledQuery struct {
 	hasOffset bool
 	longText  int
 	compound  bool
+
+	// The scan shortcuts execute takes: an Id range from top-level AND
+	// comparisons on Id (cores; "" is unbounded), and whether ORDER BY is
+	// just Id (the order records are kept in).
+	idLo, idHi         string
+	idLoIncl, idHiIncl bool
+	orderByID          int // 1 ascending, -1 descending, 0 otherwise
 }
 
 const fieldAdvice = ". If you are attempting to use a custom field, be sure to append the '__c' after the custom field name. Please reference your WSDL or the describe call for the appropriate names."
@@ -120,6 +128,17 @@ func (o *Org) compile(q string) (*compiledQuery, *queryError) {
 		}
 		cq.order = append(cq.order, orderKey{path: p, desc: it.desc, nullsLast: it.nullsLast})
 	}
+	if pq.where != nil {
+		c.idRange(cq, pq.where)
+	}
+	if len(cq.order) == 1 {
+		if k := cq.order[0]; len(k.path.steps) == 0 && k.path.leaf != nil && k.path.leaf == od.field("Id") {
+			cq.orderByID = 1
+			if k.desc {
+				cq.orderByID = -1
+			}
+		}
+	}
 	if len(cq.groupBy) > 0 {
 		for _, k := range cq.order {
 			if !slices.ContainsFunc(cq.groupBy, func(g *fieldPath) bool { return strings.EqualFold(g.key, k.path.key) }) {
@@ -130,6 +149,46 @@ func (o *Org) compile(q string) (*compiledQuery, *queryError) {
 		return nil, malformed(q, -1, "Aggregate query does not support ORDER BY, LIMIT or OFFSET without GROUP BY")
 	}
 	return cq, nil
+}
+
+// idRange narrows cq's Id range by the comparisons on the root's Id that
+// n requires (n itself or, through AND, its parts). The WHERE predicate
+// still checks every row; the range only skips rows it would reject.
+func (c *compiler) idRange(cq *compiledQuery, n *condNode) {
+	if n.op == "and" {
+		for _, k := range n.kids {
+			c.idRange(cq, k)
+		}
+		return
+	}
+	if n.op != "cmp" || len(n.vals) != 1 {
+		return
+	}
+	switch n.cmpOp {
+	case "=", ">", ">=", "<", "<=":
+	default:
+		return
+	}
+	p, err := c.path(n.path, n.pos)
+	if err != nil || len(p.steps) != 0 || p.leaf == nil || p.leaf != c.root.field("Id") {
+		return
+	}
+	l, err := c.literal(p.leaf, n.vals[0], n.cmpOp)
+	if err != nil || l.null {
+		return
+	}
+	if n.cmpOp != "<" && n.cmpOp != "<=" { // a lower bound: keep the larger
+		incl := n.cmpOp != ">"
+		if cq.idLo == "" || l.s > cq.idLo || l.s == cq.idLo && !incl {
+			cq.idLo, cq.idLoIncl = l.s, incl
+		}
+	}
+	if n.cmpOp != ">" && n.cmpOp != ">=" { // an upper bound: keep the smaller
+		incl := n.cmpOp != "<"
+		if cq.idHi == "" || l.s < cq.idHi || l.s == cq.idHi && !incl {
+			cq.idHi, cq.idHiIncl = l.s, incl
+		}
+	}
 }
 
 type compiler struct {
@@ -235,7 +294,7 @@ func checkAgg(q string, it selectItem, p *fieldPath) *queryError {
 // one relationship under one nested record (SALESFORCE.md 2.2).
 func addSel(nodes []*selNode, p *fieldPath, depth int) []*selNode {
 	if depth == len(p.steps) {
-		return append(nodes, &selNode{key: p.leafName, leaf: p.leaf, leafName: p.leafName})
+		return append(nodes, &selNode{key: p.leafName, head: nodeHead(p.leafName), leaf: p.leaf, leafName: p.leafName})
 	}
 	rk := p.relKeys[depth]
 	for _, n := range nodes {
@@ -244,10 +303,14 @@ func addSel(nodes []*selNode, p *fieldPath, depth int) []*selNode {
 			return nodes
 		}
 	}
-	n := &selNode{key: rk, ref: p.steps[depth]}
+	n := &selNode{key: rk, head: nodeHead(rk), ref: p.steps[depth]}
 	n.kids = addSel(nil, p, depth+1)
 	return append(nodes, n)
 }
+
+// nodeHead is the JSON written before a selected value: a comma and the
+// key (an API name, which needs no escaping).
+func nodeHead(key string) string { return `,"` + key + `":` }
 
 // path resolves a dotted field path from the root object.
 func (c *compiler) path(text string, pos int) (*fieldPath, *queryError) {

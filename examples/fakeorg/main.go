@@ -55,6 +55,7 @@ func parseFlags(args []string) (config, error) {
 	fs.IntVar(&c.opts.DailyAPILimit, "daily-api-limit", 1_000_000, "daily API request limit (then 403 REQUEST_LIMIT_EXCEEDED)")
 	fs.DurationVar(&c.opts.LocatorTTL, "locator-ttl", 15*time.Minute, "query locator lifetime after last use")
 	fs.Float64Var(&c.opts.OutboundTimeScale, "outbound-time-scale", 1, "scale of outbound retry delays (0.001 = 1000x faster)")
+	fs.DurationVar(&c.opts.OutboundTimeout, "outbound-timeout", 60*time.Second, "wait for an outbound acknowledgement before the attempt fails and is retried (real time)")
 	fs.DurationVar(&c.changes, "changes", 0, "make a random create, update or delete this often (0: never), e.g. 2s")
 	var outbound multiFlag
 	fs.Var(&outbound, "outbound", "register an outbound message, Object=URL (repeatable), e.g. Account=http://127.0.0.1:8080/webhook")

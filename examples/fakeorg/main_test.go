@@ -15,11 +15,12 @@ import (
 
 func TestParseFlags(t *testing.T) {
 	c, err := parseFlags([]string{"-addr", "127.0.0.1:0", "-records", "7", "-changes", "2s",
-		"-outbound", "Account=http://127.0.0.1:8080/webhook", "-outbound", "Contact=http://x/y", "-redirect-uri", "http://localhost:1/cb"})
+		"-outbound", "Account=http://127.0.0.1:8080/webhook", "-outbound", "Contact=http://x/y", "-redirect-uri", "http://localhost:1/cb", "-outbound-timeout", "5s"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.opts.Records != 7 || c.changes != 2*time.Second || len(c.outbound) != 2 || c.opts.RedirectURIs[0] != "http://localhost:1/cb" {
+	if c.opts.Records != 7 || c.changes != 2*time.Second || len(c.outbound) != 2 || c.opts.RedirectURIs[0] != "http://localhost:1/cb" ||
+		c.opts.OutboundTimeout != 5*time.Second {
 		t.Errorf("config %+v", c)
 	}
 	if _, err := parseFlags([]string{"-outbound", "nourl"}); err == nil {
