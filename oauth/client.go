@@ -24,7 +24,10 @@ import (
 // new one.
 //
 // When no new token can be had, the request fails with an error for which
-// errors.Is(err, ErrLoginRequired) holds.
+// errors.Is(err, ErrLoginRequired) holds. See [OAuth 2.0 Refresh Token
+// Flow].
+//
+// [OAuth 2.0 Refresh Token Flow]: https://help.salesforce.com/s/articleView?id=sf.remoteaccess_oauth_refresh_token_flow.htm&type=5
 func (m *Manager) Client(ctx context.Context, orgID string) (*http.Client, error) {
 	id, err := NormalizeOrgID(orgID)
 	if err != nil {

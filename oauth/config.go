@@ -2,6 +2,9 @@ package oauth
 
 import (
 	"context"
+	"fmt"
+	"io"
+	"log/slog"
 	"net/http"
 	"strings"
 
@@ -84,3 +87,23 @@ func (c *Config) oauth2Config(loginURL string) *oauth2.Config {
 func (c *Config) ctx(ctx context.Context) context.Context {
 	return context.WithValue(ctx, oauth2.HTTPClient, c.httpClient())
 }
+
+// String describes c with the client secret replaced by "[redacted]", so
+// a Config can be printed or logged whole.
+func (c Config) String() string {
+	sec := ""
+	if c.ClientSecret != "" {
+		sec = redacted
+	}
+	return fmt.Sprintf("oauth.Config{ClientID:%s, ClientSecret:%s, RedirectURL:%s, Scopes:%v, LoginURL:%s}",
+		c.ClientID, sec, c.RedirectURL, c.Scopes, c.LoginURL)
+}
+
+// GoString is String, so %#v hides the client secret too.
+func (c Config) GoString() string { return c.String() }
+
+// Format writes String for every verb.
+func (c Config) Format(f fmt.State, _ rune) { io.WriteString(f, c.String()) }
+
+// LogValue logs c without the client secret.
+func (c Config) LogValue() slog.Value { return slog.StringValue(c.String()) }

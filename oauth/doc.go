@@ -41,5 +41,24 @@
 // and pass the old ones to NewSealer: old values still open and every save
 // uses the new key. Secret and Key print and log as "[redacted]".
 //
+// # Zero values
+//
+// A Manager must be made with NewManager; its zero value is not usable.
+// In a Config, the zero value of each field has the meaning its comment
+// gives (no LoginURL: production login; no Scopes: DefaultScopes; no
+// HTTPClient: http.DefaultClient). A zero Secret is "no token".
+//
+// # Salesforce documentation
+//
+// The flows follow [OAuth 2.0 Web Server Flow], [OAuth 2.0 Refresh Token
+// Flow], [Revoke OAuth Tokens], [OAuth 2.0 JWT Bearer Flow] and
+// [Identity URLs].
+//
 // The package never logs.
+//
+// [OAuth 2.0 Web Server Flow]: https://help.salesforce.com/s/articleView?id=sf.remoteaccess_oauth_web_server_flow.htm&type=5
+// [OAuth 2.0 Refresh Token Flow]: https://help.salesforce.com/s/articleView?id=sf.remoteaccess_oauth_refresh_token_flow.htm&type=5
+// [Revoke OAuth Tokens]: https://help.salesforce.com/s/articleView?id=sf.remoteaccess_revoke_token.htm&type=5
+// [OAuth 2.0 JWT Bearer Flow]: https://help.salesforce.com/s/articleView?id=sf.remoteaccess_oauth_jwt_flow.htm&type=5
+// [Identity URLs]: https://help.salesforce.com/s/articleView?id=sf.remoteaccess_using_openid.htm&type=5
 package oauth

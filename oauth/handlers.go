@@ -13,6 +13,7 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -46,7 +47,10 @@ const cookieAAD = "sfsync/oauth/login-cookie"
 // Config.RedirectURL is https) named after a hash of the state, so several
 // logins can be in flight at once; it lives 10 minutes. Optional query
 // parameters: return_to (a local path), login_url (one of Config.LoginURL
-// and the WithLoginURLs hosts), login_hint and prompt.
+// and the WithLoginURLs hosts), login_hint and prompt. See [OAuth 2.0 Web
+// Server Flow].
+//
+// [OAuth 2.0 Web Server Flow]: https://help.salesforce.com/s/articleView?id=sf.remoteaccess_oauth_web_server_flow.htm&type=5
 func (m *Manager) ConnectHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
@@ -225,6 +229,12 @@ func (m *Manager) checkState(w http.ResponseWriter, r *http.Request, state strin
 // response signature (SALESFORCE.md 1.5), reads the identity URL for the
 // org ID, user ID and username, saves the connection, runs the OnConnect
 // hooks and redirects to the login's return_to, or shows a success page.
+// A callback carrying Salesforce's error (the user clicked Deny) gets a
+// 400 page saying that nothing was connected. See [OAuth 2.0 Web Server
+// Flow] and [Identity URLs].
+//
+// [OAuth 2.0 Web Server Flow]: https://help.salesforce.com/s/articleView?id=sf.remoteaccess_oauth_web_server_flow.htm&type=5
+// [Identity URLs]: https://help.salesforce.com/s/articleView?id=sf.remoteaccess_using_openid.htm&type=5
 func (m *Manager) CallbackHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "no-store")
@@ -236,7 +246,7 @@ func (m *Manager) CallbackHandler() http.Handler {
 		q := r.URL.Query()
 		st, serr := m.checkState(w, r, q.Get("state"))
 		if e := q.Get("error"); e != "" {
-			m.page(w, http.StatusBadRequest, "Salesforce did not connect the org", salesforceError(e, q.Get("error_description")))
+			m.deniedPage(w, st, serr, e, q.Get("error_description"))
 			return
 		}
 		if serr != nil {
@@ -256,9 +266,11 @@ func (m *Manager) CallbackHandler() http.Handler {
 		m.mu.Lock()
 		hooks := append([]func(context.Context, *Connection){}, m.hooks...)
 		m.mu.Unlock()
+		hctx := context.WithoutCancel(r.Context()) // see OnConnect
 		for _, h := range hooks {
 			cp := *c
-			h(r.Context(), &cp)
+			cp.Scopes = slices.Clone(c.Scopes)
+			h(hctx, &cp)
 		}
 		if st.ReturnTo != "" {
 			http.Redirect(w, r, st.ReturnTo, http.StatusSeeOther)
@@ -268,20 +280,43 @@ func (m *Manager) CallbackHandler() http.Handler {
 	})
 }
 
-func salesforceError(code, desc string) string {
-	if len(code) > 100 {
-		code = code[:100]
+// deniedPage answers a callback that carries Salesforce's error instead
+// of a code (SALESFORCE.md 1.7), most often access_denied when the user
+// clicked Deny: a 400 with a page a person can read, nothing stored. The
+// error_description is shown only when the state matches a login in
+// progress, so a crafted link cannot put text of its choosing on the page.
+func (m *Manager) deniedPage(w http.ResponseWriter, st *loginState, serr error, code, desc string) {
+	code = clipText(code, 100)
+	if strings.Trim(code, "abcdefghijklmnopqrstuvwxyz_") != "" {
+		code = "unexpected error code" // OAuth codes are lower case words
 	}
-	if len(desc) > 500 {
-		desc = desc[:500]
+	if serr != nil {
+		m.page(w, http.StatusBadRequest, "Login rejected",
+			"Salesforce reported an error ("+code+"), but it belongs to no login in progress in this browser. Nothing was connected.")
+		return
 	}
+	desc = clipText(desc, 500)
 	if code == "access_denied" {
-		return "Access was denied (" + desc + "). Nothing was connected; you can try again."
+		msg := "Access to Salesforce was not granted, so no org was connected. You can close this page, or start the connection again when you are ready."
+		if desc != "" {
+			msg += " (Salesforce said: " + strings.TrimSuffix(desc, ".") + ".)"
+		}
+		m.pageLink(w, http.StatusBadRequest, "Connection cancelled", msg, st.ReturnTo)
+		return
 	}
+	msg := "Salesforce could not connect the org: " + code
 	if desc != "" {
-		return code + ": " + desc
+		msg += " (" + desc + ")"
 	}
-	return code
+	m.pageLink(w, http.StatusBadRequest, "Salesforce did not connect the org", msg+". Nothing was connected; you can try again.", st.ReturnTo)
+}
+
+// clipText cuts s to at most n bytes without splitting a character.
+func clipText(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return strings.ToValidUTF8(s[:n], "") + "..."
 }
 
 // complete redeems the code and saves the connection. The status is the
@@ -349,14 +384,20 @@ func mustPath(raw string) string {
 
 var pageTmpl = template.Must(template.New("page").Parse(`<!doctype html>
 <html><head><meta charset="utf-8"><title>{{.Title}}</title></head>
-<body><h1>{{.Title}}</h1><p>{{.Message}}</p></body></html>
+<body><h1>{{.Title}}</h1><p>{{.Message}}</p>{{with .Link}}<p><a href="{{.}}">Continue</a></p>{{end}}</body></html>
 `))
 
 func (m *Manager) page(w http.ResponseWriter, status int, title, msg string) {
+	m.pageLink(w, status, title, msg, "")
+}
+
+// pageLink writes a small HTML page; link, if set, is a local path
+// (checked by localPath when the login started).
+func (m *Manager) pageLink(w http.ResponseWriter, status int, title, msg, link string) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(status)
-	pageTmpl.Execute(w, struct{ Title, Message string }{title, msg})
+	pageTmpl.Execute(w, struct{ Title, Message, Link string }{title, msg, link})
 }
 
 // usedStates remembers completed states until their cookies expire, so a

@@ -326,3 +326,73 @@ func FuzzOpenCookie(f *testing.F) {
 		}
 	})
 }
+
+// TestCallbackDenyPage checks the page a user sees after clicking Deny: a
+// 400 (never a 500) with a readable message and Salesforce's reason, and
+// that a crafted link without a login in progress cannot put its own text
+// on the page.
+func TestCallbackDenyPage(t *testing.T) {
+	h := newHarness(t)
+	u, ck := h.connect(t, "return_to=/orgs")
+	_, state := h.authorize(u.String())
+	rec := h.callback(t, "error=access_denied&error_description=end-user+denied+authorization&state="+state, ck)
+	body := rec.Body.String()
+	if rec.Code != http.StatusBadRequest || rec.Header().Get("Content-Type") != "text/html; charset=utf-8" {
+		t.Fatalf("deny: %d %q", rec.Code, rec.Header().Get("Content-Type"))
+	}
+	for _, want := range []string{"Connection cancelled", "no org was connected", "end-user denied authorization", `href="/orgs"`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("deny page lacks %q:\n%s", want, body)
+		}
+	}
+	if cl := rec.Result().Cookies(); len(cl) != 1 || cl[0].MaxAge != -1 {
+		t.Errorf("login cookie not cleared on deny: %+v", cl)
+	}
+
+	u, ck = h.connect(t, "")
+	_, state = h.authorize(u.String())
+	rec = h.callback(t, "error=invalid_scope&error_description=the+requested+scope+is+not+allowed&state="+state, ck)
+	if rec.Code != http.StatusBadRequest || !strings.Contains(rec.Body.String(), "invalid_scope") ||
+		!strings.Contains(rec.Body.String(), "the requested scope is not allowed") || !strings.Contains(rec.Body.String(), "Nothing was connected") {
+		t.Errorf("other error: %d %s", rec.Code, rec.Body)
+	}
+
+	rec = h.callback(t, "error=access_denied&error_description=Call+0800+to+restore+your+account&state=forged")
+	if rec.Code != http.StatusBadRequest || strings.Contains(rec.Body.String(), "0800") ||
+		!strings.Contains(rec.Body.String(), "no login in progress") {
+		t.Errorf("crafted deny link: %d %s", rec.Code, rec.Body)
+	}
+	if n := h.st.saves.Load(); n != 0 {
+		t.Errorf("%d saves", n)
+	}
+}
+
+// TestCallbackHookContext checks that hooks run before the callback
+// answers and get a context that outlives the request, so work a hook
+// starts is not cancelled when the browser is redirected.
+func TestCallbackHookContext(t *testing.T) {
+	h := newHarness(t)
+	var hookCtx context.Context
+	answered := false
+	h.m.OnConnect(func(ctx context.Context, c *Connection) {
+		hookCtx = ctx
+		if answered {
+			t.Error("hook ran after the callback answered")
+		}
+	})
+	u, ck := h.connect(t, "")
+	code, state := h.authorize(u.String())
+	ctx, cancel := context.WithCancel(context.Background())
+	req := httptest.NewRequest("GET", redirect+"?code="+code+"&state="+state, nil).WithContext(ctx)
+	req.AddCookie(&http.Cookie{Name: ck.Name, Value: ck.Value})
+	rec := httptest.NewRecorder()
+	h.m.CallbackHandler().ServeHTTP(rec, req)
+	answered = true
+	cancel() // what net/http does once the handler returned
+	if rec.Code != http.StatusOK || hookCtx == nil {
+		t.Fatalf("callback %d, hook called: %v", rec.Code, hookCtx != nil)
+	}
+	if err := hookCtx.Err(); err != nil {
+		t.Errorf("hook context ended with the request: %v", err)
+	}
+}

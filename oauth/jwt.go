@@ -19,7 +19,9 @@ import (
 // token: this Manager signs a new assertion whenever the session expires,
 // so call ConnectJWT again after a restart (another Manager sharing the
 // Store without the key reports ErrLoginRequired once the token expires).
-// OnConnect hooks are not called.
+// OnConnect hooks are not called. See [OAuth 2.0 JWT Bearer Flow].
+//
+// [OAuth 2.0 JWT Bearer Flow]: https://help.salesforce.com/s/articleView?id=sf.remoteaccess_oauth_jwt_flow.htm&type=5
 func (m *Manager) ConnectJWT(ctx context.Context, jb JWTBearer) (*Connection, error) {
 	if jb.PrivateKey == nil || jb.Username == "" || m.cfg.ClientID == "" {
 		return nil, errors.New("connect jwt: client id, username and private key are required")

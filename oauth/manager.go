@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"slices"
 	"sync"
 	"time"
@@ -122,9 +124,31 @@ func NewManager(cfg Config, st store.ConnectionStore, s *Sealer, opts ...Manager
 	return m
 }
 
-// OnConnect adds a hook called after the callback saved a connection
-// (before the browser is redirected). It runs on the request's goroutine:
-// start long work (the first sync) in a goroutine of its own.
+// String names the Manager by its client ID; it never prints the client
+// secret, keys or tokens the Manager holds.
+func (m *Manager) String() string { return "oauth.Manager{ClientID:" + m.cfg.ClientID + "}" }
+
+// Format writes String for every verb (fmt would otherwise print the
+// unexported configuration, client secret included).
+func (m *Manager) Format(f fmt.State, _ rune) { io.WriteString(f, m.String()) }
+
+// LogValue logs the Manager as String.
+func (m *Manager) LogValue() slog.Value { return slog.StringValue(m.String()) }
+
+// OnConnect adds a hook that the callback calls after it saved a new
+// connection, once per hook in the order added, with a copy of the
+// connection (tokens included: do not log them in clear; Secret prints
+// as "[redacted]").
+//
+// Hooks run synchronously on the callback's request, before the browser
+// is redirected or shown the success page, so a hook must return quickly:
+// start long work, such as the first full sync, in a goroutine of its own
+// (or hand it to a job queue) and return. ctx carries the request's values
+// but is not cancelled when the response has been written, so work started
+// with it is not cut short when the browser moves on; give such work a
+// deadline or a cancellation of its own. A panic in a hook is not
+// recovered (net/http then drops the connection); the connection is saved
+// by then.
 func (m *Manager) OnConnect(f func(ctx context.Context, c *Connection)) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -272,6 +296,9 @@ func (m *Manager) Save(ctx context.Context, c *Connection) error {
 // connection without one) at the login host and deletes the connection.
 // When revoking fails (not counting a token that is already invalid), the
 // connection is kept and the error returned, so the call can be repeated.
+// See [Revoke OAuth Tokens].
+//
+// [Revoke OAuth Tokens]: https://help.salesforce.com/s/articleView?id=sf.remoteaccess_revoke_token.htm&type=5
 func (m *Manager) Disconnect(ctx context.Context, orgID string) error {
 	id, err := NormalizeOrgID(orgID)
 	if err != nil {

@@ -120,6 +120,15 @@ type Sealer struct {
 
 const sealFormat = 1
 
+// String names the current key; it never prints key material.
+func (s *Sealer) String() string { return "oauth.Sealer{current:" + s.current + "}" }
+
+// Format writes String for every verb, so no fmt verb prints the ciphers.
+func (s *Sealer) Format(f fmt.State, _ rune) { f.Write([]byte(s.String())) }
+
+// LogValue logs the Sealer as String.
+func (s *Sealer) LogValue() slog.Value { return slog.StringValue(s.String()) }
+
 // NewSealer returns a Sealer that seals with current and opens values
 // sealed with current or any of old. Key IDs must be distinct.
 func NewSealer(current Key, old ...Key) (*Sealer, error) {

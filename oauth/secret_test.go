@@ -203,3 +203,30 @@ func FuzzNormalizeOrgID(f *testing.F) {
 		}
 	})
 }
+
+// TestConfigAndManagerNeverPrintSecrets prints and logs a Config, a
+// Manager and a Sealer with every common verb: the client secret never
+// shows.
+func TestConfigAndManagerNeverPrintSecrets(t *testing.T) {
+	const secret = "SUPERSECRETCLIENT"
+	cfg := Config{ClientID: "cid", ClientSecret: secret, RedirectURL: redirect}
+	s := testSealer(t)
+	m := NewManager(cfg, newMemStore(), s)
+	var out []string
+	for _, verb := range []string{"%s", "%v", "%+v", "%#v", "%q", "%x"} {
+		out = append(out, fmt.Sprintf(verb, cfg), fmt.Sprintf(verb, &cfg), fmt.Sprintf(verb, m), fmt.Sprintf(verb, s),
+			fmt.Sprintf(verb, struct{ C Config }{cfg}))
+	}
+	var buf bytes.Buffer
+	l := slog.New(slog.NewJSONHandler(&buf, nil))
+	l.Info("x", "cfg", cfg, "m", m, "sealer", s)
+	out = append(out, buf.String())
+	for _, o := range out {
+		if strings.Contains(o, secret) || strings.Contains(o, "0123456789abcdef") {
+			t.Errorf("secret printed: %s", o)
+		}
+	}
+	if !strings.Contains(cfg.String(), "cid") || !strings.Contains(cfg.String(), "[redacted]") {
+		t.Errorf("String = %s", cfg)
+	}
+}

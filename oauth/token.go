@@ -40,6 +40,8 @@ type TokenError struct {
 	Description string
 }
 
+// Error gives the grant, the status and Salesforce's error code and
+// description; it never holds a token, the client secret or the request.
 func (e *TokenError) Error() string {
 	s := fmt.Sprintf("%s grant refused: %d", e.Grant, e.StatusCode)
 	if e.Code != "" {

@@ -175,12 +175,24 @@ func (d Decoder) parseTree(b []byte) (*etree.Document, error) {
 		if errors.Is(err, etree.ErrMaxDepth) {
 			return nil, fmt.Errorf("deeper than %d elements: %w", d.maxDepth(), ErrLimit)
 		}
-		return nil, fmt.Errorf("%w: %s", ErrNotXML, strings.TrimPrefix(err.Error(), "xml: "))
+		return nil, fmt.Errorf("%w: %s", ErrNotXML, syntaxText(err))
 	}
 	if n := len(childElements(&doc.Element)); n != 1 {
 		return nil, fmt.Errorf("%w: %d root elements", ErrNotXML, n)
 	}
 	return doc, nil
+}
+
+// syntaxText is the parser's message without any text of the document
+// beyond element names: encoding/xml quotes the name of a bad entity
+// reference ("AT&T" gives "&T"), which is part of a field value.
+func syntaxText(err error) string {
+	msg := strings.TrimPrefix(err.Error(), "xml: ")
+	const entity = "invalid character entity"
+	if i := strings.Index(msg, entity); i >= 0 {
+		msg = msg[:i+len(entity)]
+	}
+	return msg
 }
 
 // errCharset is returned by utf8Only; etree reports it as a parse error.
@@ -448,7 +460,7 @@ func decodeSObject(e *etree.Element) (SObject, error) {
 		}
 		if c.Tag == "Id" {
 			if v == nil {
-				return o, fmt.Errorf("Id is empty: %w", ErrBadSObject)
+				return o, fmt.Errorf("field Id is empty: %w", ErrBadSObject)
 			}
 			hasID = true
 		}

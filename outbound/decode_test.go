@@ -303,17 +303,36 @@ func TestDecodeTooLarge(t *testing.T) {
 }
 
 // TestDecodeErrorsHideValues checks that an error never quotes a field
-// value or the session id.
+// value or the session id, including the parser's own syntax errors
+// (encoding/xml names a bad entity reference, which is part of a value).
 func TestDecodeErrorsHideValues(t *testing.T) {
-	in := strings.Replace(msg(notif("04l1", `<sf:Name>TopSecretValue</sf:Name>`)), `<SessionId xsi:nil="true"/>`, `<SessionId>SessionSecretXYZ</SessionId>`, 1)
-	_, err := Decode(strings.NewReader(in))
-	if err == nil {
-		t.Fatal("no error")
+	withSession := func(session, fields string) string {
+		return strings.Replace(msg(notif("04l1", fields)), `<SessionId xsi:nil="true"/>`, "<SessionId>"+session+"</SessionId>", 1)
 	}
-	for _, s := range []string{"TopSecretValue", "SessionSecretXYZ"} {
-		if strings.Contains(err.Error(), s) {
-			t.Errorf("error %q contains %q", err, s)
-		}
+	tests := map[string]string{
+		"no Id":                    withSession("SessionSecretXYZ", `<sf:Name>TopSecretValue</sf:Name>`),
+		"bad entity in a value":    withSession("SessionSecretXYZ", `<sf:Id>001A</sf:Id><sf:Name>AT&TopSecretValue</sf:Name>`),
+		"bad entity in session id": withSession("00D!&SessionSecretXYZ", `<sf:Id>001A</sf:Id><sf:Name>TopSecretValue</sf:Name>`),
+		"named entity in a value":  withSession("SessionSecretXYZ", `<sf:Id>001A</sf:Id><sf:Name>&TopSecretValue;</sf:Name>`),
+		"value with a child":       withSession("SessionSecretXYZ", `<sf:Id>001A</sf:Id><sf:Name>TopSecretValue<sf:x/></sf:Name>`),
+	}
+	for name, in := range tests {
+		t.Run(name, func(t *testing.T) {
+			for _, slow := range []bool{false, true} {
+				old := disableFastPath
+				disableFastPath = slow
+				_, err := Decode(strings.NewReader(in))
+				disableFastPath = old
+				if err == nil {
+					t.Fatal("no error")
+				}
+				for _, s := range []string{"TopSecretValue", "SessionSecretXYZ"} {
+					if strings.Contains(err.Error(), s) {
+						t.Errorf("error %q contains %q", err, s)
+					}
+				}
+			}
+		})
 	}
 }
 

@@ -78,6 +78,24 @@
 // For the JSON form, Handler.SigningSecret enables it and every request
 // must carry SignatureHeader, an HMAC-SHA256 of the body (Sign,
 // CheckSignature, compared in constant time).
+//
+// # Zero values
+//
+// The zero Decoder decodes with the default limits. A Handler's zero
+// value is safe but refuses everything with a 500 fault (so Salesforce
+// keeps the messages queued) until Verify and Apply are set; every other
+// field's zero value is a default or "off", as its comment says. A nil
+// Actions is empty and must not be added to; make one with Actions{}.
+//
+// # Salesforce documentation
+//
+// [Understanding Outbound Messaging] describes delivery and retries,
+// [Understanding the Outbound Messaging WSDL] the message and WSDL
+// ParseWSDL reads, and [Building a Listener] the acknowledgement.
+//
+// [Understanding Outbound Messaging]: https://developer.salesforce.com/docs/platform/api/guide/sforce-api-om-outboundmessaging-understanding.html
+// [Understanding the Outbound Messaging WSDL]: https://developer.salesforce.com/docs/platform/api/guide/sforce-api-om-outboundmessaging-wsdl.html
+// [Building a Listener]: https://developer.salesforce.com/docs/platform/api/guide/sforce-api-om-outboundmessaging-listener.html
 package outbound
 
 // BUG(json): the JSON form's signature covers the body only, with no

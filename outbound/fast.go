@@ -435,9 +435,9 @@ func (p *fastParser) name() (prefix, local []byte, ok bool) {
 	start, colon := p.i, -1
 	for p.i < len(p.b) {
 		c := p.b[p.i]
-		switch {
-		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c == '_':
-		case c >= '0' && c <= '9', c == '-', c == '.':
+		switch k := nameChars[c]; {
+		case k == nameStart:
+		case k == nameRest:
 			if p.i == start || p.i == colon+1 {
 				return nil, nil, false
 			}
@@ -460,6 +460,26 @@ done:
 	}
 	return p.b[start:colon], p.b[colon+1 : p.i], true
 }
+
+// Classes of the ASCII name characters the fast path accepts: letters and
+// '_' anywhere, digits, '-' and '.' only after the first character of a
+// prefix or local name. ':' is handled apart.
+const (
+	nameStart = 1 + iota
+	nameRest
+)
+
+var nameChars = func() (t [256]uint8) {
+	for c := 'a'; c <= 'z'; c++ {
+		t[c], t[c-'a'+'A'] = nameStart, nameStart
+	}
+	t['_'] = nameStart
+	for c := '0'; c <= '9'; c++ {
+		t[c] = nameRest
+	}
+	t['-'], t['.'] = nameRest, nameRest
+	return t
+}()
 
 // leaf reads the text content and end tag of t; nil means empty. Anything
 // but plain text (a child, a comment, CDATA) gives up.
@@ -489,7 +509,7 @@ func (p *fastParser) leaf(t *fastTag) (*string, bool) {
 		*v = p.s[start : start+end]
 		return v, true
 	}
-	s, ok := unescape(raw)
+	s, ok := unescapeChecked(raw) // scanText checked the characters
 	if !ok {
 		return nil, false
 	}
@@ -519,14 +539,28 @@ func (p *fastParser) str(b []byte) string {
 
 // end reads t's end tag and drops t's namespace declarations.
 func (p *fastParser) end(t *fastTag) bool {
-	if !bytes.HasPrefix(p.b[p.i:], []byte("</")) {
+	// Compare the end tag's name with t's in place: it must be exactly
+	// prefix:local (or local), not followed by another name character.
+	rest := p.b[p.i:]
+	if len(rest) < 2 || rest[0] != '<' || rest[1] != '/' {
 		return false
 	}
-	p.i += 2
-	prefix, local, ok := p.name()
-	if !ok || !bytes.Equal(prefix, t.prefix) || !bytes.Equal(local, t.local) {
+	rest = rest[2:]
+	n := 0
+	if len(t.prefix) > 0 {
+		if !bytes.HasPrefix(rest, t.prefix) || len(rest) <= len(t.prefix) || rest[len(t.prefix)] != ':' {
+			return false
+		}
+		n = len(t.prefix) + 1
+	}
+	if !bytes.HasPrefix(rest[n:], t.local) {
 		return false
 	}
+	n += len(t.local)
+	if n < len(rest) && (nameChars[rest[n]] != 0 || rest[n] == ':') {
+		return false
+	}
+	p.i += 2 + n
 	p.space()
 	if p.i >= len(p.b) || p.b[p.i] != '>' {
 		return false
@@ -582,13 +616,11 @@ func (p *fastParser) space() bool {
 
 func isSpace(c byte) bool { return c == ' ' || c == '\n' || c == '\t' || c == '\r' }
 
-// unescape decodes text with the five predefined entities and line-end
-// normalisation, giving up on anything else (character references,
-// "]]>", characters XML forbids, invalid UTF-8).
-func unescape(raw []byte) (string, bool) {
-	if !plainText(raw) || bytes.Contains(raw, []byte("]]>")) {
-		return "", false
-	}
+// unescapeChecked replaces the five predefined entity references and
+// normalises line ends (CRLF and CR to LF) as encoding/xml does, in text
+// whose characters scanText has checked (allowed, no "]]>"). Any other
+// reference (numeric, or an unknown name) makes the fast path give up.
+func unescapeChecked(raw []byte) (string, bool) {
 	if bytes.IndexByte(raw, '&') < 0 && bytes.IndexByte(raw, '\r') < 0 {
 		return string(raw), true
 	}

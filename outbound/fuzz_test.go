@@ -149,21 +149,32 @@ func TestDecodeHostileMemory(t *testing.T) {
 	}
 }
 
-// FuzzDecodeFastPath checks that whatever the fast path accepts, the
-// etree path accepts too, with the same result.
+// FuzzDecodeFastPath checks that the etree path stays the reference:
+// whatever the fast path accepts, the reference path (prescan, then the
+// etree document) accepts too, with the same result. The fast path runs
+// before prescan in Decode, so its input is not filtered here: a document
+// that prescan would refuse (a DOCTYPE, too many elements) must make the
+// fast path give up as well. Small element limits are fuzzed too, since the
+// fast path enforces that limit itself.
 func FuzzDecodeFastPath(f *testing.F) {
 	for _, b := range seedFiles(f, filepath.Join(fixtures, "om_*.xml"), "testdata/messages/*.xml") {
-		f.Add(b)
+		f.Add(b, uint16(0))
 	}
-	f.Add([]byte(msg(notif("04l1", `<sf:Id>001A</sf:Id><sf:Tier__c xsi:nil="true"/><sf:Name>a&amp;b&lt;&#13;</sf:Name>`))))
-	f.Fuzz(func(t *testing.T, b []byte) {
-		b = trimBOM(b)
-		if prescan(b, DefaultMaxElements) != nil {
-			return
+	f.Add([]byte(msg(notif("04l1", `<sf:Id>001A</sf:Id><sf:Tier__c xsi:nil="true"/><sf:Name>a&amp;b&lt;&#13;</sf:Name>`))), uint16(0))
+	f.Add([]byte(msg(notif("04l1", `<sf:Id>001A</sf:Id><sf:Name>x</sf:Name>`))), uint16(7))
+	f.Add([]byte(`<!DOCTYPE e>`+msg(notif("04l1", `<sf:Id>001A</sf:Id>`))), uint16(0))
+	f.Fuzz(func(t *testing.T, b []byte, limit uint16) {
+		maxElements := DefaultMaxElements
+		if limit > 0 {
+			maxElements = int(limit)
 		}
-		fast, ok := fastDecode(b, DefaultMaxElements)
+		b = trimBOM(b)
+		fast, ok := fastDecode(b, maxElements)
 		if !ok {
 			return
+		}
+		if err := prescan(b, maxElements); err != nil {
+			t.Fatalf("fast path accepted what prescan refuses: %v", err)
 		}
 		slow, err := Decoder{}.decodeTree(b)
 		if err != nil {

@@ -118,6 +118,7 @@ type PanicError struct {
 	Stack []byte
 }
 
+// Error gives the panic value; the stack is in Stack.
 func (e *PanicError) Error() string { return fmt.Sprintf("outbound: panic: %v", e.Value) }
 
 var (

@@ -61,23 +61,37 @@ type Request struct {
 	Idempotent bool
 }
 
-// Limits returns the usage from the last Sforce-Limit-Info header seen on
-// any response of this Client; the zero Limits before one was seen.
+// Limits returns the newest daily API usage the Client has seen in a
+// Sforce-Limit-Info header, or the zero Limits before one was seen. See
+// [Limit Info Header].
+//
+// Answers to concurrent calls can arrive out of order, so the newest
+// reading is not simply the last to arrive: a reading replaces the stored
+// one when its request was sent after the stored reading arrived (so it
+// reflects a later state of the org), or when its usage count is at least
+// the stored one (usage only grows within the day).
+//
+// [Limit Info Header]: https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/headers_api_usage.htm
 func (c *Client) Limits() Limits {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.limits
 }
 
-func (c *Client) noteLimits(h http.Header) {
+// noteLimits records the Sforce-Limit-Info of a response to a request
+// sent at sent (see Limits for which reading is kept).
+func (c *Client) noteLimits(h http.Header, sent time.Time) {
 	l, err := ParseLimitInfo(h.Get("Sforce-Limit-Info"))
 	if err != nil {
 		return
 	}
 	l.At = time.Now()
 	c.mu.Lock()
-	c.limits = l
-	c.mu.Unlock()
+	defer c.mu.Unlock()
+	cur := c.limits
+	if cur.At.IsZero() || sent.After(cur.At) || l.Used >= cur.Used {
+		c.limits = l
+	}
 }
 
 // Version returns the API version in use, without a "v" ("62.0").
@@ -239,6 +253,7 @@ func (c *Client) send(ctx context.Context, method, u string, r *Request) (*http.
 		req.Header.Set("Accept", "application/json")
 	}
 	req.Header.Set("Accept-Encoding", "gzip")
+	sent := time.Now()
 	resp, err := c.httpClient().Do(req)
 	if err != nil {
 		var ue *url.Error
@@ -247,7 +262,7 @@ func (c *Client) send(ctx context.Context, method, u string, r *Request) (*http.
 		}
 		return nil, err
 	}
-	c.noteLimits(resp.Header)
+	c.noteLimits(resp.Header, sent)
 	if err := gunzip(resp); err != nil {
 		resp.Body.Close()
 		return nil, err
@@ -345,7 +360,11 @@ type Version struct {
 	Version string `json:"version"`
 }
 
-// Versions lists the API versions the org serves.
+// Versions lists the API versions the org serves, from the
+// [Versions] resource (/services/data/), which does not count against the
+// daily limit.
+//
+// [Versions]: https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/resources_versions.htm
 func (c *Client) Versions(ctx context.Context) ([]Version, error) {
 	var vs []Version
 	if err := c.GetJSON(ctx, "/services/data/", nil, &vs); err != nil {

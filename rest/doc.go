@@ -9,6 +9,16 @@
 //	var out struct{ TotalSize int }
 //	err := c.GetJSON(ctx, "query", url.Values{"q": {"SELECT COUNT() FROM Account"}}, &out)
 //
+// A zero Client is not usable: InstanceURL is required. Every other field
+// has a usable zero value: APIVersion "" is DefaultAPIVersion, a nil
+// HTTPClient is http.DefaultClient, a nil Retry is DefaultRetryPolicy and
+// LimitReserve 0 disables the reserve. A Client must not be copied after
+// its first call.
+//
+// The REST API is described in the [REST API Developer Guide]; the
+// resources this package reads itself are the [Versions] list, the
+// [Limit Info Header] and the [Status Codes and Error Responses].
+//
 // # Errors
 //
 // Every failed response becomes an *Error (CheckResponse) that holds the
@@ -27,4 +37,9 @@
 // with capped, jittered exponential backoff and Retry-After honoured.
 //
 // The package never logs.
+//
+// [REST API Developer Guide]: https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/intro_rest.htm
+// [Versions]: https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/resources_versions.htm
+// [Limit Info Header]: https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/headers_api_usage.htm
+// [Status Codes and Error Responses]: https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/errorcodes.htm
 package rest

@@ -133,7 +133,10 @@ func (e *Error) Is(target error) bool {
 
 // CheckResponse returns nil for a 2xx or 304 response. Otherwise it reads
 // at most MaxErrorBody bytes of the body, closes it and returns an *Error.
-// It is the one place a failed response becomes an error.
+// It is the one place a failed response becomes an error. The body forms
+// are those of [Status Codes and Error Responses].
+//
+// [Status Codes and Error Responses]: https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/errorcodes.htm
 func CheckResponse(resp *http.Response) error {
 	if resp.StatusCode/100 == 2 || resp.StatusCode == http.StatusNotModified {
 		return nil

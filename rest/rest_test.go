@@ -378,14 +378,25 @@ func TestNoRetryAfterContextDone(t *testing.T) {
 	var n atomic.Int32
 	mt.RegisterResponder("GET", instance+"/services/data/v62.0/x", func(req *http.Request) (*http.Response, error) {
 		n.Add(1)
-		cancel()
 		return respond(503, "")(req)
 	})
+	// The context ends once the 503 has arrived (cancelling inside the
+	// responder would race with the answer: the transport may then report
+	// the cancellation instead of the 503).
+	c.HTTPClient = &http.Client{Transport: roundTripFunc(func(req *http.Request) (*http.Response, error) {
+		resp, err := mt.RoundTrip(req)
+		cancel()
+		return resp, err
+	})}
 	_, err := c.Do(ctx, &Request{Path: "x"})
 	if !errors.Is(err, ErrServerUnavailable) || n.Load() != 1 {
 		t.Fatalf("err = %v after %d calls", err, n.Load())
 	}
 }
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(req *http.Request) (*http.Response, error) { return f(req) }
 
 func TestRetryAfterHonoured(t *testing.T) {
 	c, mt := newClient(t)
