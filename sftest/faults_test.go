@@ -141,3 +141,37 @@ func TestMethodNotAllowed(t *testing.T) {
 		t.Errorf("%d %s", r.status, r.body)
 	}
 }
+
+// TestDateHeaderIsOrgClock: the Date header is Salesforce's clock, which
+// here is the org's fake clock, so that a client taking "now" from it
+// agrees with the timestamps the org writes.
+func TestDateHeaderIsOrgClock(t *testing.T) {
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	s, tok := testServer(t, Options{Start: start})
+	s.Org.Advance(90 * time.Minute)
+	r := do(t, s, tok, "GET", "/services/data/", nil, nil)
+	got, err := http.ParseTime(r.header.Get("Date"))
+	if err != nil {
+		t.Fatalf("Date header %q: %v", r.header.Get("Date"), err)
+	}
+	if want := start.Add(90 * time.Minute); !got.Equal(want) {
+		t.Errorf("Date = %v, want the org's clock %v", got, want)
+	}
+}
+
+// TestGeneratedNumbersFitPrecision: generated values never need more
+// integer digits than the field's precision allows (999.6 must not round
+// to 1000 in a field of precision 3).
+func TestGeneratedNumbersFitPrecision(t *testing.T) {
+	s, _ := testServer(t, Options{})
+	// About one value in 2,000 lands in [999.5, 1000): 10,000 records
+	// all but guarantee that a generator that rounds past the limit fails.
+	if _, err := s.Org.Generate("Account", 10000); err != nil {
+		t.Fatal(err)
+	}
+	for _, rec := range s.Org.Records("Account", true) {
+		if v, ok := rec["NumberofLocations__c"].(float64); ok && v >= 1000 {
+			t.Fatalf("NumberofLocations__c = %v does not fit precision 3, scale 0", v)
+		}
+	}
+}

@@ -162,8 +162,14 @@ func (o *Org) genValue(od *objectDef, f *fieldDef, i, fi int, rng *rand.Rand) an
 		limit := int(math.Pow10(min(f.Digits, 6)))
 		return int64(rng.IntN(limit))
 	case "double", "currency":
+		// Stay below 10^(precision-scale): rounding up must not add a digit
+		// that the field's precision cannot hold.
 		limit := math.Pow10(min(f.Precision-f.Scale, 7))
-		return round(rng.Float64()*limit, f.Scale)
+		v := round(rng.Float64()*limit, f.Scale)
+		if v >= limit {
+			v = round(limit-math.Pow10(-f.Scale), f.Scale)
+		}
+		return v
 	case "percent":
 		return round(rng.Float64()*100, min(f.Scale, 2))
 	case "date":

@@ -424,7 +424,7 @@ func (s *Server) serveData(w http.ResponseWriter, r *http.Request) {
 }
 
 // withLatency delays every request (API, OAuth and WSDL) by SetLatency's
-// duration.
+// duration, and dates every response with the org's clock.
 func (s *Server) withLatency(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
@@ -439,6 +439,11 @@ func (s *Server) withLatency(h http.Handler) http.Handler {
 				return
 			}
 		}
+		// Salesforce's Date header is Salesforce's clock; here that is the
+		// org's fake clock, so a client that reads "now" from it (as a sync
+		// engine must, never trusting its own clock) agrees with the
+		// timestamps the org writes.
+		w.Header().Set("Date", s.Org.Now().UTC().Format(http.TimeFormat))
 		h.ServeHTTP(w, r)
 	})
 }
