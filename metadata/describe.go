@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -167,7 +168,7 @@ type PicklistValue struct {
 // case-insensitively as Salesforce matches names.
 func (o *SObject) Field(name string) (Field, bool) {
 	for _, f := range o.Fields {
-		if equalFold(f.Name, name) {
+		if strings.EqualFold(f.Name, name) {
 			return f, true
 		}
 	}
@@ -362,25 +363,6 @@ func validName(s string) bool {
 		case 'a' <= ch && ch <= 'z', 'A' <= ch && ch <= 'Z':
 		case i > 0 && ('0' <= ch && ch <= '9' || ch == '_'):
 		default:
-			return false
-		}
-	}
-	return true
-}
-
-func equalFold(a, b string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := 0; i < len(a); i++ {
-		x, y := a[i], b[i]
-		if 'A' <= x && x <= 'Z' {
-			x += 'a' - 'A'
-		}
-		if 'A' <= y && y <= 'Z' {
-			y += 'a' - 'A'
-		}
-		if x != y {
 			return false
 		}
 	}

@@ -112,7 +112,7 @@ func Table(o *SObject) store.Table {
 		if !ok {
 			continue
 		}
-		if equalFold(f.Name, store.FieldID) {
+		if strings.EqualFold(f.Name, store.FieldID) {
 			hasID = true
 			t.Columns = append([]store.Column{c}, t.Columns...)
 			continue
@@ -159,7 +159,7 @@ func CalculatedFields(o *SObject) []string {
 func selectFields(o *SObject, keep func(mapping) bool) []string {
 	out := []string{store.FieldID}
 	for _, f := range o.Fields {
-		if equalFold(f.Name, store.FieldID) || !keep(mappingOf(f)) {
+		if strings.EqualFold(f.Name, store.FieldID) || !keep(mappingOf(f)) {
 			continue
 		}
 		out = append(out, f.Name)
@@ -215,7 +215,7 @@ func Compare(old, new *SObject) Changes {
 	}
 	find := func(fs []Field, name string) (Field, bool) {
 		for _, f := range fs {
-			if equalFold(f.Name, name) {
+			if strings.EqualFold(f.Name, name) {
 				return f, true
 			}
 		}

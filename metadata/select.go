@@ -68,7 +68,7 @@ func (s Selection) Select(g *Global) []string {
 	if len(s.Names) > 0 {
 		for _, n := range s.Names {
 			for _, o := range g.SObjects {
-				if equalFold(o.Name, n) && Syncable(o) && !slices.Contains(out, o.Name) {
+				if strings.EqualFold(o.Name, n) && Syncable(o) && !slices.Contains(out, o.Name) {
 					out = append(out, o.Name)
 					break
 				}
