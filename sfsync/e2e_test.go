@@ -539,12 +539,31 @@ func TestLockerHeldByAnotherProcess(t *testing.T) {
 	e := newEnvStore(t, ls, sftest.Options{Records: 5}, func(c *sfsync.Config) { c.Objects = []string{"Account"} })
 	e.connect()
 	ls.held.Store(true)
-	job := e.run(sfsync.Request{}, store.JobFailed)
-	if !strings.Contains(job.Error, "another process") {
-		t.Fatalf("job error %q", job.Error)
+	ctx := context.Background()
+	// The holder has not saved its job yet: refused, no job known.
+	job, err := e.sync.Sync(ctx, sfsync.Request{OrgID: e.org})
+	if !errors.Is(err, sfsync.ErrBusy) || !strings.Contains(err.Error(), "another process") || job != nil {
+		t.Fatalf("sync while another process holds the lease: %+v, %v", job, err)
 	}
-	if n, _ := e.st.Count(context.Background(), e.org, "Account", false); n != 0 {
+	// The holder's job is in the shared Store: it is the answer.
+	other := &store.Job{ID: "20260101T000000-0000000000aa", OrgID: e.org, Mode: sfsync.ModeIncremental,
+		State: store.JobRunning, CreatedAt: time.Now().UTC(), StartedAt: time.Now().UTC()}
+	if err := e.st.SaveJob(ctx, other); err != nil {
+		t.Fatal(err)
+	}
+	job, err = e.sync.Start(ctx, sfsync.Request{OrgID: e.org})
+	if !errors.Is(err, sfsync.ErrBusy) || job == nil || job.ID != other.ID {
+		t.Fatalf("start while another process runs %s: %+v, %v", other.ID, job, err)
+	}
+	if jobs, _ := e.st.Jobs(ctx, store.JobFilter{OrgID: e.org}); len(jobs) != 1 { // other's only
+		t.Fatalf("%d job records; a refused start saved one", len(jobs))
+	}
+	if n, _ := e.st.Count(ctx, e.org, "Account", false); n != 0 {
 		t.Fatalf("%d rows written without the lease", n)
+	}
+	other.State, other.FinishedAt = store.JobSucceeded, time.Now().UTC()
+	if err := e.st.SaveJob(ctx, other); err != nil {
+		t.Fatal(err)
 	}
 	ls.held.Store(false)
 	e.run(sfsync.Request{}, store.JobSucceeded)
@@ -610,5 +629,68 @@ func TestVerifyRejectsUnknownOrgAndAction(t *testing.T) {
 				t.Fatalf("Verify = %v, want %v", err, tt.want)
 			}
 		})
+	}
+}
+
+// TestScheduleSkipsOrgSyncedElsewhere: a second Syncer on the same Store
+// (another instance) whose timer fires after the first one synced the
+// org waits an Interval from that sync instead of syncing again.
+func TestScheduleSkipsOrgSyncedElsewhere(t *testing.T) {
+	const interval = 1500 * time.Millisecond
+	e := newEnv(t, sftest.Options{Records: 5}, func(c *sfsync.Config) { c.Objects = []string{"Account"} })
+	e.connect()
+	first := e.run(sfsync.Request{}, store.JobSucceeded)
+	other, err := sfsync.New(sfsync.Config{Store: e.st, Connections: e.mgr, Objects: []string{"Account"},
+		Interval: interval, Lag: -1, Lookback: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- other.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	count := func() []*store.Job {
+		jobs, err := e.st.Jobs(context.Background(), store.JobFilter{OrgID: e.org})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return jobs
+	}
+	// Its first look comes within a tenth of the interval: too soon.
+	time.Sleep(interval / 2)
+	if jobs := count(); len(jobs) != 1 {
+		t.Fatalf("%d jobs half an interval after the first sync, want 1", len(jobs))
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for len(count()) < 2 {
+		if time.Now().After(deadline) {
+			t.Fatal("the second Syncer never synced")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	jobs := count()
+	if gap := jobs[0].CreatedAt.Sub(first.CreatedAt); gap < interval {
+		t.Fatalf("scheduled sync %v after the other's, want at least %v", gap, interval)
+	}
+}
+
+// TestStartFailsStaleJobOfCrashedProcess: a job record left running by a
+// process whose lease expired is marked failed by the next start, which
+// holds the lease.
+func TestStartFailsStaleJobOfCrashedProcess(t *testing.T) {
+	ls := &lockedStore{Store: memory.New()}
+	e := newEnvStore(t, ls, sftest.Options{Records: 3}, func(c *sfsync.Config) { c.Objects = []string{"Account"} })
+	e.connect()
+	ctx := context.Background()
+	stale := &store.Job{ID: "20260101T000000-0000000000bb", OrgID: e.org, Mode: sfsync.ModeIncremental,
+		State: store.JobRunning, CreatedAt: time.Now().UTC(), StartedAt: time.Now().UTC()}
+	if err := e.st.SaveJob(ctx, stale); err != nil {
+		t.Fatal(err)
+	}
+	e.run(sfsync.Request{}, store.JobSucceeded)
+	got, err := e.st.Job(ctx, stale.ID)
+	if err != nil || got.State != store.JobFailed || !strings.Contains(got.Error, "interrupted") {
+		t.Fatalf("stale job after a start: %+v, %v", got, err)
 	}
 }

@@ -25,6 +25,9 @@ type jobRun struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	done   chan struct{}
+	// release gives back the org's store.Locker lease (a no-op without
+	// one); finish calls it once the final record is saved.
+	release func()
 
 	mu      sync.Mutex
 	job     store.Job

@@ -3,7 +3,10 @@ package sfsync
 import (
 	"context"
 	"errors"
+	"maps"
 	"math/rand/v2"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/sfsync/salesforce-sync/store"
@@ -70,6 +73,14 @@ func (s *Syncer) scheduleOnce(ctx context.Context, now time.Time, next map[strin
 		if now.Before(at) {
 			continue
 		}
+		// Another process sharing the Store (or this one, before a
+		// restart) may have synced the org since: its timer fired earlier.
+		// The next sync is then due an Interval after that one began.
+		if last, ok := s.lastScheduledCover(ctx, c.OrgID); ok && now.Sub(last) < s.cfg.Interval {
+			next[c.OrgID] = last.Add(s.cfg.Interval + s.jitter())
+			s.log.Debug("scheduled sync postponed: the org was synced recently", "org", c.OrgID, "at", last)
+			continue
+		}
 		job, err := s.Start(ctx, Request{OrgID: c.OrgID})
 		retry := now.Add(min(time.Minute, s.cfg.Interval))
 		switch {
@@ -86,6 +97,58 @@ func (s *Syncer) scheduleOnce(ctx context.Context, now time.Time, next map[strin
 	}
 }
 
+// lastScheduledCover returns when the org was last tried in full: for
+// each object (Config.Objects, else every object of the recent jobs) the
+// creation of the newest job that included it, whichever process ran it
+// and however it ended, and of those the oldest. A job with no object
+// list (one that stopped before choosing its objects) counts for all.
+func (s *Syncer) lastScheduledCover(ctx context.Context, org string) (time.Time, bool) {
+	jobs, err := s.st.Jobs(ctx, store.JobFilter{OrgID: org, Limit: 50})
+	if err != nil {
+		if ctx.Err() == nil {
+			s.log.Warn("list jobs", "org", org, "err", err)
+		}
+		return time.Time{}, false
+	}
+	var all time.Time
+	newest := map[string]time.Time{}
+	for _, j := range jobs { // newest first
+		if len(j.Objects) == 0 {
+			if all.IsZero() {
+				all = j.CreatedAt
+			}
+			continue
+		}
+		for _, o := range j.Objects {
+			o = strings.ToLower(o)
+			if _, ok := newest[o]; !ok {
+				newest[o] = j.CreatedAt
+			}
+		}
+	}
+	objects := s.cfg.Objects
+	if len(objects) == 0 {
+		objects = slices.Collect(maps.Keys(newest))
+	}
+	if len(objects) == 0 {
+		return all, !all.IsZero()
+	}
+	var last time.Time
+	for i, o := range objects {
+		t := newest[strings.ToLower(o)]
+		if all.After(t) {
+			t = all
+		}
+		if t.IsZero() {
+			return time.Time{}, false // never tried: due
+		}
+		if i == 0 || t.Before(last) {
+			last = t
+		}
+	}
+	return last, true
+}
+
 func (s *Syncer) jitter() time.Duration {
 	return time.Duration(rand.Int64N(int64(s.cfg.Interval/10) + 1))
 }
@@ -100,9 +163,21 @@ func (s *Syncer) recoverJobs(ctx context.Context) {
 			return
 		}
 		for _, j := range jobs {
-			if s.isLive(j.ID) || !s.orgIdle(ctx, j.OrgID) {
+			if s.isLive(j.ID) {
 				continue
 			}
+			release, idle := s.orgIdle(ctx, j.OrgID)
+			if !idle {
+				continue
+			}
+			// Read the job again under the lease: its process may have
+			// finished it between the listing and the lease.
+			cur, err := s.st.Job(ctx, j.ID)
+			if err != nil || (cur.State != store.JobRunning && cur.State != store.JobQueued) || s.isLive(j.ID) {
+				release()
+				continue
+			}
+			j = cur
 			j.State = store.JobFailed
 			j.Error = "interrupted: the process stopped; the next sync resumes from the checkpoint"
 			if j.FinishedAt.IsZero() {
@@ -111,6 +186,7 @@ func (s *Syncer) recoverJobs(ctx context.Context) {
 			if err := s.st.SaveJob(ctx, j); err != nil {
 				s.log.Warn("save job", "job", j.ID, "err", err)
 			}
+			release()
 		}
 	}
 }
@@ -122,16 +198,16 @@ func (s *Syncer) isLive(id string) bool {
 }
 
 // orgIdle reports that no process syncs the org: always true without a
-// store.Locker, else when its lease can be taken.
-func (s *Syncer) orgIdle(ctx context.Context, org string) bool {
+// store.Locker, else when its lease can be taken; the caller then holds
+// it until it calls release.
+func (s *Syncer) orgIdle(ctx context.Context, org string) (release func(), idle bool) {
 	l, ok := s.st.(store.Locker)
 	if !ok {
-		return true
+		return func() {}, true
 	}
-	release, ok, err := l.TryLock(ctx, "sfsync.sync."+org, time.Minute)
+	release, ok, err := l.TryLock(ctx, lockName(org), time.Minute)
 	if err != nil || !ok {
-		return false
+		return nil, false
 	}
-	release()
-	return true
+	return release, true
 }

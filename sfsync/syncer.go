@@ -81,11 +81,13 @@ func New(cfg Config) (*Syncer, error) {
 
 // Start begins a sync job in the background and returns the job as first
 // saved (state queued). When a sync of the org is already running it
-// returns that job and an error wrapping ErrBusy.
+// returns that job and an error wrapping ErrBusy; with a store.Locker
+// the running job may be another process's, read from the Store (the
+// job is nil when that process has not saved it yet).
 func (s *Syncer) Start(ctx context.Context, req Request) (*store.Job, error) {
-	jr, err := s.begin(ctx, req)
+	jr, busy, err := s.begin(ctx, req)
 	if err != nil {
-		return jobOf(jr), err
+		return busy, err
 	}
 	snap := jr.snapshot()
 	s.wg.Go(func() { s.execute(s.base, jr) })
@@ -97,9 +99,9 @@ func (s *Syncer) Start(ctx context.Context, req Request) (*store.Job, error) {
 // paused); it is set when the job could not start. Canceling ctx stops
 // the job after committing the batches already fetched.
 func (s *Syncer) Sync(ctx context.Context, req Request) (*store.Job, error) {
-	jr, err := s.begin(ctx, req)
+	jr, busy, err := s.begin(ctx, req)
 	if err != nil {
-		return jobOf(jr), err
+		return busy, err
 	}
 	s.execute(ctx, jr)
 	return jr.snapshot(), nil
@@ -200,40 +202,37 @@ func (s *Syncer) ResolveOrg(ctx context.Context, id string) (string, error) {
 	return norm, nil
 }
 
-func (s *Syncer) begin(ctx context.Context, req Request) (*jobRun, error) {
+// begin checks req, takes the org (in this process and, with a
+// store.Locker, its lease) and saves the queued job. When the org is
+// busy it returns the running job, if known, and an error wrapping
+// ErrBusy.
+func (s *Syncer) begin(ctx context.Context, req Request) (*jobRun, *store.Job, error) {
 	switch req.Mode {
 	case "":
 		req.Mode = ModeIncremental
 	case ModeIncremental, ModeFull:
 	default:
-		return nil, fmt.Errorf("%w: mode %q is neither %q nor %q", ErrBadRequest, req.Mode, ModeFull, ModeIncremental)
+		return nil, nil, fmt.Errorf("%w: mode %q is neither %q nor %q", ErrBadRequest, req.Mode, ModeFull, ModeIncremental)
 	}
 	for _, o := range req.Objects {
 		if !validName(o) {
-			return nil, fmt.Errorf("%w: object name %q", ErrBadRequest, o)
+			return nil, nil, fmt.Errorf("%w: object name %q", ErrBadRequest, o)
 		}
 	}
 	org, err := s.ResolveOrg(ctx, req.OrgID)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return nil, ErrClosed
-	}
-	if cur := s.byOrg[org]; cur != nil {
-		return cur, fmt.Errorf("%w (job %s)", ErrBusy, cur.id)
-	}
 	now := s.cfg.Now().UTC()
 	jctx, cancel := context.WithCancel(context.Background())
 	jr := &jobRun{
-		s:      s,
-		id:     newJobID(now),
-		ctx:    jctx,
-		cancel: cancel,
-		done:   make(chan struct{}),
+		s:       s,
+		id:      newJobID(now),
+		ctx:     jctx,
+		cancel:  cancel,
+		release: func() {},
+		done:    make(chan struct{}),
 		job: store.Job{
 			OrgID:     org,
 			Objects:   slices.Clone(req.Objects),
@@ -243,16 +242,124 @@ func (s *Syncer) begin(ctx context.Context, req Request) (*jobRun, error) {
 		},
 	}
 	jr.job.ID = jr.id
-	if err := s.st.SaveJob(ctx, jr.snapshot()); err != nil {
+
+	// The org is claimed in this process first (byOrg), then, without
+	// holding s.mu over the database calls, through its lease.
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
 		cancel()
-		return nil, fmt.Errorf("save job: %w", err)
+		return nil, nil, ErrClosed
+	}
+	if cur := s.byOrg[org]; cur != nil {
+		live := s.byID[cur.id] != nil
+		s.mu.Unlock()
+		cancel()
+		if !live { // still starting: it may yet be refused, so no job
+			return nil, nil, fmt.Errorf("%w (another start of the org is under way)", ErrBusy)
+		}
+		return nil, cur.snapshot(), fmt.Errorf("%w (job %s)", ErrBusy, cur.id)
 	}
 	s.byOrg[org] = jr
-	s.byID[jr.id] = jr
-	return jr, nil
+	s.mu.Unlock()
+	unclaim := func() {
+		s.mu.Lock()
+		delete(s.byOrg, org)
+		s.mu.Unlock()
+		cancel()
+	}
+
+	// The lease is taken before the job is saved, so that a request
+	// refused here is refused at once rather than queued to fail, and is
+	// held (renewed by the Store) until the job's final record is saved.
+	if l, ok := s.st.(store.Locker); ok {
+		rel, ok, err := l.TryLock(ctx, lockName(org), s.cfg.LockTTL)
+		if err != nil {
+			unclaim()
+			return nil, nil, fmt.Errorf("lock org %s: %w", org, err)
+		}
+		if !ok {
+			unclaim()
+			other := s.runningElsewhere(ctx, org)
+			if other == nil {
+				return nil, nil, fmt.Errorf("%w in another process", ErrBusy)
+			}
+			return nil, other, fmt.Errorf("%w in another process (job %s)", ErrBusy, other.ID)
+		}
+		jr.release = rel
+		s.failStale(ctx, org)
+	}
+	if err := s.st.SaveJob(ctx, jr.snapshot()); err != nil {
+		jr.release()
+		unclaim()
+		return nil, nil, fmt.Errorf("save job: %w", err)
+	}
+	s.mu.Lock()
+	closed := s.closed
+	if !closed {
+		s.byID[jr.id] = jr
+	}
+	s.mu.Unlock()
+	if closed { // Close ran meanwhile: the saved job ends at once
+		jr.end(store.JobCanceled, ErrClosed)
+		jr.release()
+		unclaim()
+		return nil, nil, ErrClosed
+	}
+	return jr, nil, nil
 }
 
+// lockName is the store.Locker lease of an org's syncs.
+func lockName(org string) string { return "sfsync.sync." + org }
+
+// failStale marks the org's queued or running job records that no live
+// job stands for as failed: with the org's lease held (and claimed in
+// this process), no process runs them, so they are what a crashed process left behind
+// (its lease expired). Errors are logged; the job starts anyway.
+func (s *Syncer) failStale(ctx context.Context, org string) {
+	jobs, err := s.st.Jobs(ctx, store.JobFilter{OrgID: org, Limit: 20})
+	if err != nil {
+		s.log.Warn("list jobs", "org", org, "err", err)
+		return
+	}
+	for _, j := range jobs {
+		if (j.State != store.JobQueued && j.State != store.JobRunning) || s.isLive(j.ID) {
+			continue
+		}
+		j.State = store.JobFailed
+		j.Error = "interrupted: the process running it stopped; the next sync resumes from the checkpoint"
+		if j.FinishedAt.IsZero() {
+			j.FinishedAt = s.cfg.Now().UTC()
+		}
+		if err := s.st.SaveJob(ctx, j); err != nil {
+			s.log.Warn("save job", "job", j.ID, "err", err)
+		}
+	}
+}
+
+// runningElsewhere returns the newest queued or running job of org in
+// the Store: the job another process holds the org's lease for. It
+// returns nil when there is none yet (that process has taken the lease
+// but not saved its job) or the Store cannot say. One listing, not one
+// per state: the job moves from queued to running meanwhile.
+func (s *Syncer) runningElsewhere(ctx context.Context, org string) *store.Job {
+	jobs, err := s.st.Jobs(ctx, store.JobFilter{OrgID: org, Limit: 10})
+	if err != nil {
+		return nil
+	}
+	for _, j := range jobs { // newest first
+		if j.State == store.JobQueued || j.State == store.JobRunning {
+			return j
+		}
+	}
+	return nil
+}
+
+// finish gives the org back: its lease, after the job's final record
+// was saved (so another process that takes the lease sees the job
+// ended), then this process's claim.
 func (s *Syncer) finish(jr *jobRun) {
+	jr.release()
 	s.mu.Lock()
 	delete(s.byOrg, jr.job.OrgID)
 	delete(s.byID, jr.id)
@@ -268,19 +375,6 @@ func (s *Syncer) execute(ctx context.Context, jr *jobRun) {
 	defer stop()
 	org := jr.job.OrgID
 	log := s.log.With("org", org, "job", jr.id)
-
-	if l, ok := s.st.(store.Locker); ok {
-		release, ok, err := l.TryLock(ctx, "sfsync.sync."+org, s.cfg.LockTTL)
-		switch {
-		case err != nil:
-			jr.end(store.JobFailed, fmt.Errorf("lock org: %w", err))
-			return
-		case !ok:
-			jr.end(store.JobFailed, fmt.Errorf("%w in another process", ErrBusy))
-			return
-		}
-		defer release()
-	}
 
 	jr.setState(store.JobRunning)
 	log.Info("sync started", "mode", jr.job.Mode)
@@ -389,13 +483,6 @@ func newJobID(now time.Time) string {
 	var b [6]byte
 	_, _ = rand.Read(b[:])
 	return now.Format("20060102T150405") + "-" + hex.EncodeToString(b[:])
-}
-
-func jobOf(jr *jobRun) *store.Job {
-	if jr == nil {
-		return nil
-	}
-	return jr.snapshot()
 }
 
 // validName accepts Salesforce API names: letters, digits and

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -19,7 +20,8 @@ type config struct {
 	clientSecret string
 	redirectURL  string
 	loginURL     string
-	dbPath       string
+	dbPath       string // a SQLite file, or a postgres:// URL
+	dbSchema     string // PostgreSQL schema
 	keyID        string
 	key          string
 	oldKeys      string
@@ -72,6 +74,17 @@ func parseConfig(args []string, env func(string) string, out io.Writer) (*config
 		}
 		fs.StringVar(p, name, def, usage+" (env "+envName+")")
 	}
+	// secret flags take their environment value after parsing, so that
+	// -h does not print it as a default.
+	secrets := map[string]func(){}
+	secret := func(p *string, name, envName, def, usage string) {
+		fs.StringVar(p, name, def, usage+" (env "+envName+")")
+		secrets[name] = func() {
+			if v := env(envName); v != "" {
+				*p = v
+			}
+		}
+	}
 	var errs []error
 	dur := func(p *time.Duration, name, envName string, def time.Duration, usage string) {
 		if v := env(envName); v != "" {
@@ -100,13 +113,15 @@ func parseConfig(args []string, env func(string) string, out io.Writer) (*config
 
 	str(&c.addr, "addr", "SFSYNC_ADDR", "127.0.0.1:8080", "listen address")
 	str(&c.clientID, "client-id", "SFSYNC_CLIENT_ID", "", "Connected App consumer key")
-	str(&c.clientSecret, "client-secret", "SFSYNC_CLIENT_SECRET", "", "Connected App consumer secret; prefer the environment variable, flags show in ps")
+	secret(&c.clientSecret, "client-secret", "SFSYNC_CLIENT_SECRET", "", "Connected App consumer secret; prefer the environment variable, flags show in ps")
 	str(&c.redirectURL, "redirect-url", "SFSYNC_REDIRECT_URL", "", "OAuth callback URL registered in the Connected App (default http://ADDR/callback)")
 	str(&c.loginURL, "login-url", "SFSYNC_LOGIN_URL", "https://login.salesforce.com", "login host: https://login.salesforce.com, https://test.salesforce.com or a My Domain")
-	str(&c.dbPath, "db", "SFSYNC_DB", "sfsync.db", "SQLite database file")
+	secret(&c.dbPath, "db", "SFSYNC_DB", "sfsync.db", "database: a SQLite file, or a postgres:// (postgresql://) URL for PostgreSQL, "+
+		"which several instances behind a load balancer can share; prefer the environment variable when the URL has a password")
+	str(&c.dbSchema, "db-schema", "SFSYNC_DB_SCHEMA", "salesforce", "PostgreSQL schema of the tables (created when missing); instances that share data use the same one")
 	str(&c.keyID, "key-id", "SFSYNC_KEY_ID", "k1", "ID of the token-sealing key")
-	str(&c.key, "key", "SFSYNC_KEY", "", "token-sealing key: 32 bytes, base64 (openssl rand -base64 32); prefer the environment variable")
-	str(&c.oldKeys, "old-keys", "SFSYNC_OLD_KEYS", "", "retired keys still accepted for reading, as id=base64,id=base64 (key rotation)")
+	secret(&c.key, "key", "SFSYNC_KEY", "", "token-sealing key: 32 bytes, base64 (openssl rand -base64 32); prefer the environment variable")
+	secret(&c.oldKeys, "old-keys", "SFSYNC_OLD_KEYS", "", "retired keys still accepted for reading, as id=base64,id=base64 (key rotation)")
 	str(&c.objects, "objects", "SFSYNC_OBJECTS", "", "comma-separated objects to sync (default: every syncable object)")
 	dur(&c.interval, "interval", "SFSYNC_INTERVAL", 15*time.Minute, "period of the incremental sync of every connected org")
 	dur(&c.calcInterval, "calculated-interval", "SFSYNC_CALCULATED_INTERVAL", 0, "period of the re-read of formula and roll-up fields (0 disables)")
@@ -117,7 +132,7 @@ func parseConfig(args []string, env func(string) string, out io.Writer) (*config
 	fs.Var(&c.outboundFields, "outbound-fields", "an Outbound Message field list, repeatable: ACTIONID=Object:Field,Field,... or Object:Field,... (env SFSYNC_OUTBOUND_FIELDS, ';'-separated)")
 	fs.Var(&c.outboundWSDL, "outbound-wsdl", "an Outbound Message WSDL from Setup, repeatable: ACTIONID=file.wsdl, or file.wsdl to use its field list for its object (env SFSYNC_OUTBOUND_WSDL, ';'-separated)")
 	boolean(&c.requireAction, "require-known-action", "SFSYNC_REQUIRE_KNOWN_ACTION", "reject Outbound Messages whose ActionId is not configured")
-	str(&c.webhookToken, "webhook-token", "SFSYNC_WEBHOOK_TOKEN", "", "secret path token: the endpoint becomes /webhook/TOKEN")
+	secret(&c.webhookToken, "webhook-token", "SFSYNC_WEBHOOK_TOKEN", "", "secret path token: the endpoint becomes /webhook/TOKEN")
 	str(&c.tlsCert, "tls-cert", "SFSYNC_TLS_CERT", "", "serve HTTPS with this certificate file")
 	str(&c.tlsKey, "tls-key", "SFSYNC_TLS_KEY", "", "private key of -tls-cert")
 	str(&c.clientCA, "client-ca", "SFSYNC_CLIENT_CA", "", "mutual TLS: PEM file with Salesforce's client certificate (Setup > API); /webhook then requires it")
@@ -131,9 +146,15 @@ func parseConfig(args []string, env func(string) string, out io.Writer) (*config
 	fs.Usage = func() {
 		fmt.Fprintf(out, "Usage: server [flags]\n\n"+
 			"The sfsync reference server: connects Salesforce orgs (GET /connect),\n"+
-			"syncs them into SQLite, applies Outbound Messages (POST /webhook) and\n"+
-			"shows a status page (GET /). Every flag can also be set by the\n"+
-			"environment variable named after it.\n\n")
+			"syncs them into SQLite or PostgreSQL, applies Outbound Messages\n"+
+			"(POST /webhook) and shows a status page (GET /). Every flag can also\n"+
+			"be set by the environment variable named after it.\n\n"+
+			"With -db postgres://..., several instances can share one database:\n"+
+			"a sync of an org runs on one instance at a time (a lease in the\n"+
+			"database; a second request gets 409 with the running job), jobs,\n"+
+			"tokens and webhook receipts are shared, so any instance answers\n"+
+			"GET /salesforce-sync/{id} and takes webhooks, and scheduled syncs\n"+
+			"are not repeated by the other instances.\n\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -141,6 +162,10 @@ func parseConfig(args []string, env func(string) string, out io.Writer) (*config
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
+	}
+	fs.Visit(func(f *flag.Flag) { delete(secrets, f.Name) }) // set on the command line
+	for _, fromEnv := range secrets {
+		fromEnv()
 	}
 	lr, err := strconv.ParseFloat(fs.Lookup("limit-reserve").Value.String(), 64)
 	if err != nil || lr < 0 || lr > 1 {
@@ -178,6 +203,9 @@ func (c *config) check() error {
 	if c.clientCA != "" && c.tlsCert == "" {
 		return errors.New("-client-ca needs -tls-cert and -tls-key")
 	}
+	if isPostgres(c.dbPath) && c.dbSchema == "" {
+		return errors.New("-db-schema: empty")
+	}
 	if c.demo {
 		return nil
 	}
@@ -198,6 +226,25 @@ func (c *config) check() error {
 }
 
 func osEnv(name string) string { return os.Getenv(name) }
+
+// isPostgres reports whether -db names a PostgreSQL database (a URL)
+// rather than a SQLite file.
+func isPostgres(db string) bool {
+	l := strings.ToLower(db)
+	return strings.HasPrefix(l, "postgres://") || strings.HasPrefix(l, "postgresql://")
+}
+
+// redactDB returns -db fit for a log line: a URL without its password.
+func redactDB(db string) string {
+	if !isPostgres(db) {
+		return db
+	}
+	u, err := url.Parse(db)
+	if err != nil {
+		return "postgres://[unparsable URL]"
+	}
+	return u.Redacted()
+}
 
 // flagHelp is what parseConfig returns for -h.
 var flagHelp = flag.ErrHelp

@@ -165,6 +165,16 @@ func (a *app) startSync(w http.ResponseWriter, r *http.Request) {
 		}
 		writeJSON(w, http.StatusConflict, map[string]any{"error": "a sync of this org is already running", "job": jobView(job)})
 		return
+	case errors.Is(err, sfsync.ErrBusy):
+		// Another start of the org is under way, or another instance
+		// holds the org's lease and has not saved its job yet (a
+		// moment's window), or its job record is unreadable.
+		if form {
+			http.Redirect(w, r, "/", http.StatusSeeOther)
+			return
+		}
+		writeError(w, http.StatusConflict, "a sync of this org is already running or starting, here or on another instance")
+		return
 	case err != nil:
 		a.log.WarnContext(r.Context(), "start sync", "err", err)
 		writeError(w, http.StatusInternalServerError, "could not start the sync")

@@ -1,6 +1,7 @@
 // Command server is the sfsync reference server: it connects Salesforce
-// orgs over OAuth, syncs them into a SQLite database, applies Outbound
-// Messages, schedules incremental syncs and shows a status page.
+// orgs over OAuth, syncs them into a SQLite or PostgreSQL database,
+// applies Outbound Messages, schedules incremental syncs and shows a
+// status page. On PostgreSQL several instances can share one database.
 //
 //	go run ./examples/server -demo
 //
@@ -29,6 +30,7 @@ import (
 	"github.com/sfsync/salesforce-sync/outbound"
 	"github.com/sfsync/salesforce-sync/sfsync"
 	"github.com/sfsync/salesforce-sync/store"
+	"github.com/sfsync/salesforce-sync/store/postgres"
 	"github.com/sfsync/salesforce-sync/store/sqlite"
 )
 
@@ -153,7 +155,7 @@ func run(ctx context.Context, cfg *config, log *slog.Logger, ready func(*app)) e
 	schedDone := make(chan struct{})
 	go func() { defer close(schedDone); _ = a.sync.Run(sched) }()
 
-	log.Info("listening", "url", a.baseURL, "db", cfg.dbPath, "callback", cfg.redirectURL)
+	log.Info("listening", "url", a.baseURL, "db", redactDB(cfg.dbPath), "callback", cfg.redirectURL)
 	if a.demo != nil {
 		if err := a.demo.wire(ctx, a); err != nil {
 			log.Error("demo setup", "err", err)
@@ -200,9 +202,9 @@ func (a *app) open(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("sealer: %w", err)
 	}
-	st, err := sqlite.Open(ctx, cfg.dbPath)
+	st, err := openStore(ctx, cfg)
 	if err != nil {
-		return fmt.Errorf("open database: %w", err)
+		return fmt.Errorf("open database %s: %w", redactDB(cfg.dbPath), err)
 	}
 	a.st = st
 	a.mgr = oauth.NewManager(oauth.Config{
@@ -255,6 +257,15 @@ func (a *app) open(ctx context.Context) error {
 	a.webhook = a.sync.OutboundHandler()
 	a.webhook.PathToken = cfg.webhookToken
 	return nil
+}
+
+// openStore opens -db: PostgreSQL for a postgres:// URL (in -db-schema),
+// else a SQLite file.
+func openStore(ctx context.Context, cfg *config) (store.Store, error) {
+	if isPostgres(cfg.dbPath) {
+		return postgres.Open(ctx, cfg.dbPath, postgres.WithSchema(cfg.dbSchema))
+	}
+	return sqlite.Open(ctx, cfg.dbPath)
 }
 
 // parseKeys returns the current sealing key first, then the old ones.

@@ -340,7 +340,8 @@ func TestConfigFlags(t *testing.T) {
 		t.Fatalf("-h: %v", err)
 	}
 	for _, f := range []string{"-client-id", "-client-secret", "-redirect-url", "-login-url", "-db", "-key", "-addr",
-		"-objects", "-interval", "-outbound-fields", "-outbound-wsdl", "SFSYNC_KEY", "-demo-auto"} {
+		"-objects", "-interval", "-outbound-fields", "-outbound-wsdl", "SFSYNC_KEY", "-demo-auto",
+		"postgres://", "-db-schema", "SFSYNC_DB_SCHEMA"} {
 		if !strings.Contains(help.String(), f) {
 			t.Errorf("-h does not document %s", f)
 		}
@@ -426,5 +427,46 @@ func TestOutboundWSDLFlag(t *testing.T) {
 	}
 	if _, _, err := loadOutbound(&config{outboundWSDL: listFlag{filepath.Join(t.TempDir(), "missing.wsdl")}}); err == nil {
 		t.Fatal("a missing WSDL file was accepted")
+	}
+}
+
+func TestDatabaseConfig(t *testing.T) {
+	env := map[string]string{"SFSYNC_CLIENT_ID": "a", "SFSYNC_CLIENT_SECRET": "s3cret-value",
+		"SFSYNC_KEY": "k3y-value", "SFSYNC_DB": "postgres://sync:pa55word@db.internal:5432/sf?sslmode=require"}
+	cfg, err := parseConfig(nil, func(k string) string { return env[k] }, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.dbPath != env["SFSYNC_DB"] || cfg.dbSchema != "salesforce" || cfg.clientSecret != "s3cret-value" || cfg.key != "k3y-value" {
+		t.Fatalf("from the environment: db %q schema %q", cfg.dbPath, cfg.dbSchema)
+	}
+	if !isPostgres(cfg.dbPath) || isPostgres("sfsync.db") || isPostgres("/var/lib/postgres.db") || !isPostgres("PostgreSQL://h/db") {
+		t.Fatal("isPostgres")
+	}
+	if got := redactDB(cfg.dbPath); strings.Contains(got, "pa55word") || !strings.Contains(got, "db.internal:5432/sf") {
+		t.Fatalf("redacted %q", got)
+	}
+	// A flag wins over the environment; -db-schema from either.
+	cfg, err = parseConfig([]string{"-db", "local.db", "-key", "flagkey"}, func(k string) string {
+		if k == "SFSYNC_DB_SCHEMA" {
+			return "tenant_a"
+		}
+		return env[k]
+	}, io.Discard)
+	if err != nil || cfg.dbPath != "local.db" || cfg.key != "flagkey" || cfg.dbSchema != "tenant_a" {
+		t.Fatalf("flags over env: %+v, %v", cfg, err)
+	}
+	if _, err := parseConfig([]string{"-db-schema", ""}, func(k string) string { return env[k] }, io.Discard); err == nil {
+		t.Fatal("an empty -db-schema was accepted for PostgreSQL")
+	}
+	// -h shows no secret taken from the environment.
+	var help strings.Builder
+	if _, err := parseConfig([]string{"-h"}, func(k string) string { return env[k] }, &help); err != flagHelp {
+		t.Fatal(err)
+	}
+	for _, secret := range []string{"pa55word", "s3cret-value", "k3y-value"} {
+		if strings.Contains(help.String(), secret) {
+			t.Errorf("-h prints %q", secret)
+		}
 	}
 }

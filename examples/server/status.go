@@ -88,8 +88,23 @@ func (a *app) status(ctx context.Context) (*status, error) {
 		}
 		s.Orgs = append(s.Orgs, o)
 	}
+	live := map[string]bool{}
 	for _, j := range a.sync.Running() {
+		live[j.ID] = true
 		s.Running = append(s.Running, jobView(j))
+	}
+	// Jobs of other instances sharing the database, from their records.
+	for _, st := range []store.JobState{store.JobRunning, store.JobQueued} {
+		jobs, err := a.st.Jobs(ctx, store.JobFilter{State: st, Limit: 20})
+		if err != nil {
+			return nil, err
+		}
+		for _, j := range jobs {
+			if !live[j.ID] {
+				live[j.ID] = true
+				s.Running = append(s.Running, jobView(j))
+			}
+		}
 	}
 	recent, err := a.st.Jobs(ctx, store.JobFilter{Limit: 10})
 	if err != nil {
