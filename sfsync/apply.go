@@ -59,8 +59,12 @@ func (s *Syncer) Applied(ctx context.Context, orgID string, ids []string) (map[s
 // NULL; the Store's timestamp guard keeps a newer stored row. Where a
 // notification has no SystemModstamp or LastModifiedDate, or the
 // action's field list is unknown, the records are read again by Id (one
-// query per message) and what Salesforce returns is stored. Notification
-// IDs are recorded as receipts in the same transaction as the rows.
+// query per message, through queryAll) and what Salesforce returns is
+// stored; a record it reports deleted, or no longer returns at all,
+// becomes a tombstone. A value that does not convert to its field's type,
+// or that the Store refuses, fails the message (nothing of it is stored,
+// and Salesforce delivers it again). Notification IDs are recorded as
+// receipts in the same transaction as the rows.
 func (s *Syncer) Apply(ctx context.Context, m *outbound.Message) error {
 	err := s.apply(ctx, m)
 	s.stats.message(m, err)
@@ -137,12 +141,22 @@ func (s *Syncer) applyObject(ctx context.Context, org, actionID, object string, 
 		return err
 	}
 	if len(gone) > 0 {
+		// A record read again as deleted or gone wins over a row the
+		// same message delivered for it.
+		dead := map[string]bool{}
+		for _, g := range gone {
+			dead[shortID(g.ID)] = true
+		}
+		direct = slices.DeleteFunc(direct, func(r store.Row) bool { return dead[shortID(r.ID)] })
 		if _, err := s.st.Delete(ctx, store.Delete{OrgID: org, Object: a.info.table.Name, Rows: gone}); err != nil {
 			return fmt.Errorf("delete rows: %w", err)
 		}
 	}
 	up := store.Upsert{OrgID: org, Object: a.info.table.Name, Rows: newest(append(direct, rows...)), Receipts: receipts}
-	if _, err := s.upsert(ctx, up); err != nil {
+	// Not s.upsert: a value the Store refuses fails the message (and
+	// Salesforce delivers it again) rather than being acknowledged as
+	// stored without it.
+	if _, err := s.st.Upsert(ctx, up); err != nil {
 		return fmt.Errorf("store rows: %w", err)
 	}
 	s.stats.applied(len(direct), len(again))
@@ -234,9 +248,10 @@ func (a *applier) row(o outbound.SObject, listed []string) (store.Row, error) {
 }
 
 // reread queries the records by Id through queryAll and returns the rows
-// that exist and tombstones for those Salesforce reports deleted. A
-// record that is not returned at all (hard-deleted) is left to the
-// next sync's reconcile.
+// that exist, and tombstones for those Salesforce reports deleted (with
+// their SystemModstamp) or no longer returns at all: a record queryAll
+// cannot see was hard-deleted or purged from the recycle bin, so it can
+// never come back, and its tombstone carries no timestamp.
 func (a *applier) reread(ctx context.Context, ids []string) ([]store.Row, []store.Tombstone, error) {
 	if len(ids) == 0 {
 		return nil, nil, nil
@@ -246,9 +261,17 @@ func (a *applier) reread(ctx context.Context, ids []string) ([]store.Row, []stor
 			return nil, nil, err
 		}
 	}
-	lits := make([]soql.Literal, len(ids))
-	for i, id := range ids {
-		lits[i] = soql.ID(id)
+	var lits []soql.Literal
+	var order []string             // distinct Ids in message order
+	asked := map[string]struct{}{} // by 15-character form, until returned
+	for _, id := range ids {
+		k := shortID(id)
+		if _, dup := asked[k]; dup {
+			continue
+		}
+		asked[k] = struct{}{}
+		order = append(order, id)
+		lits = append(lits, soql.ID(id))
 	}
 	seq := a.oc.soql.Extract(ctx, soql.Extract{
 		Object: a.object,
@@ -266,11 +289,17 @@ func (a *applier) reread(ctx context.Context, ids []string) ([]store.Row, []stor
 		if err != nil {
 			return nil, nil, err
 		}
+		delete(asked, shortID(row.ID))
 		if del, _ := row.Values[store.FieldIsDeleted].(bool); del {
 			gone = append(gone, store.Tombstone{ID: row.ID, Modstamp: rowTime(row)})
 			continue
 		}
 		rows = append(rows, row)
+	}
+	for _, id := range order {
+		if _, missing := asked[shortID(id)]; missing {
+			gone = append(gone, store.Tombstone{ID: id})
+		}
 	}
 	return rows, gone, nil
 }
@@ -346,6 +375,14 @@ func (s *Syncer) SetObjectFields(object string, fields []string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.objFields[object] = slices.Clone(fields)
+}
+
+// shortID is the case-sensitive 15-character form of a record Id.
+func shortID(id string) string {
+	if len(id) > 15 {
+		return id[:15]
+	}
+	return id
 }
 
 func sameID(a, b string) bool {

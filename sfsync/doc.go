@@ -20,12 +20,20 @@
 //     in the same window.
 //
 // "now" is Salesforce's clock, read from the Date header of the API's
-// versions resource, never the local clock. A watermark is saved only
-// when it advances. While one batch is written the next is fetched.
+// versions resource, never the local clock. Should Salesforce send no
+// usable Date header, a window has no upper bound and the next one starts
+// from the newest timestamp the object held when this one began (one
+// extra query), never from the newest record read. A watermark is saved
+// only when it advances, after the rows are committed. While one batch is
+// written the next is fetched. A full sync over rows already synced also
+// compares Id sets afterwards, so it drops the rows of records deleted
+// for good.
 //
 // Deletes that queryAll can no longer see (purged from the recycle bin,
 // or hard-deleted) are found by comparing Id sets, when a watermark is
-// older than RecycleBinHorizon and every Config.ReconcileInterval.
+// older than RecycleBinHorizon and every Config.ReconcileInterval. An Id
+// listing that fails marks nothing deleted; one that returns fewer Ids
+// than the object holds is skipped (logged, in Stats.RecentErrors).
 // Formula and roll-up fields, which change without moving
 // SystemModstamp, are re-read every Config.CalculatedInterval.
 //
@@ -39,7 +47,8 @@
 // Verify, Apply and Applied into an outbound.Handler. Rows get only the
 // delivered fields plus the action's listed fields that were absent
 // (NULL), guarded by timestamp; without a timestamp or a known field list
-// the records are read again by Id. Receipts are written in the same
+// the records are read again by Id (through queryAll: a record in the
+// recycle bin, or no longer returned at all, becomes a tombstone). Receipts are written in the same
 // transaction as the rows, before the acknowledgement.
 //
 // # Scheduling
@@ -51,8 +60,13 @@
 package sfsync
 
 // BUG(values): a value the Store refuses as not fitting its column (such
-// as a number beyond the field's precision) is left out of its row, logged
-// and listed in Stats.RecentErrors, rather than failing the whole object.
+// as a number beyond the field's precision) is left out of its row by a
+// sync, rather than failing the whole object for good: the column keeps
+// its stored value (NULL for a new row). The loss is logged at Warn,
+// counted in Stats.ValuesLeftOut, listed in Stats.RecentErrors and named
+// in the object's progress Error of the job record. An Outbound Message
+// with such a value fails instead (Salesforce delivers it again), so that
+// an acknowledgement always means the message was stored whole.
 
 // BUG(incremental): an incremental window stopped by the API budget is
 // fetched again from its start on the next run (only full extracts keep a

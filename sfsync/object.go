@@ -23,6 +23,10 @@ const maxLocatorRestarts = 3
 // canceled, so that fetched batches are committed on shutdown.
 const writeTimeout = time.Minute
 
+// errPartialListing means an Id listing for reconcile returned fewer
+// records than the object has; nothing is marked deleted.
+var errPartialListing = errors.New("partial Id listing")
+
 // objectInfo is what the engine knows of one object of an org: its
 // describe and the stored table it maps to.
 type objectInfo struct {
@@ -95,6 +99,24 @@ type objectSync struct {
 	clk  clock
 	info *objectInfo
 	st   store.SyncState
+
+	leftOut   int    // values the Store refused, left out of their rows
+	firstLost string // the first of them, "Id field"
+}
+
+// noteLeftOut makes values left out of their rows visible in the
+// object's progress (and so in the job record and its events), besides
+// the log and Stats.
+func (o *objectSync) noteLeftOut(lost []leftOut) {
+	if len(lost) == 0 {
+		return
+	}
+	if o.firstLost == "" {
+		o.firstLost = lost[0].id + " field " + lost[0].column
+	}
+	o.leftOut += len(lost)
+	msg := fmt.Sprintf("%d value(s) left out: they do not fit their columns (first: record %s)", o.leftOut, o.firstLost)
+	o.run.update(true, func(p *store.ObjectProgress) { p.Error = msg })
 }
 
 func (s *Syncer) syncObject(ctx context.Context, oc *orgClients, run *objRun, clk clock) error {
@@ -106,11 +128,22 @@ func (s *Syncer) syncObject(ctx context.Context, oc *orgClients, run *objRun, cl
 	if err != nil {
 		return fmt.Errorf("sync state %s: %w", run.name, err)
 	}
+	if !clk.ok {
+		// The job began without Salesforce's clock (its request failed):
+		// try again rather than fall back to the records' own timestamps.
+		if now, ok := oc.serverNow(ctx); ok {
+			clk = clock{now: now, ok: true}
+		}
+	}
 	o := &objectSync{s: s, oc: oc, run: run, clk: clk, info: info, st: st}
 	full := st.Checkpoint != "" || st.Watermark.IsZero() || run.mode() == ModeFull || info.ts == ""
 	// Deletes older than the recycle bin's horizon are invisible to
 	// queryAll (SALESFORCE.md 2.5): compare Id sets instead.
 	stale := clk.ok && !st.Watermark.IsZero() && clk.now.Sub(st.Watermark) > RecycleBinHorizon
+	// A full extract over synced rows sees every live record but marks
+	// nothing deleted by itself: compare Id sets after it too, so that a
+	// full sync also drops the rows of records deleted for good.
+	refull := full && !st.Watermark.IsZero()
 	if full {
 		err = o.full(ctx)
 	} else {
@@ -119,7 +152,7 @@ func (s *Syncer) syncObject(ctx context.Context, oc *orgClients, run *objRun, cl
 	if err != nil {
 		return err
 	}
-	if stale || s.due(s.cfg.ReconcileInterval, o.st.ReconciledAt, s.cfg.Now()) {
+	if stale || refull || s.due(s.cfg.ReconcileInterval, o.st.ReconciledAt, s.cfg.Now()) {
 		if err := o.reconcile(ctx); err != nil {
 			return err
 		}
@@ -155,6 +188,17 @@ func (o *objectSync) full(ctx context.Context) error {
 	start := cp.start
 	if start.IsZero() && o.clk.ok {
 		start = o.clk.now
+	}
+	if start.IsZero() && !o.clk.ok && o.info.ts != "" {
+		// No server clock: the newest timestamp already in the object is
+		// a time Salesforce's clock has passed, so every change made while
+		// the extract runs is newer than it. (The newest record read by
+		// the extract is not: a record passed early may change before a
+		// later one is read.)
+		var err error
+		if start, err = o.newestStamp(ctx); err != nil {
+			return err
+		}
 	}
 	after := cp.id
 	if after != "" {
@@ -210,9 +254,12 @@ func (o *objectSync) full(ctx context.Context) error {
 		// time, so that the next sync is incremental and sees everything.
 		wm = time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC)
 	}
+	if o.st.Watermark.IsZero() {
+		// A first extract into an empty table: nothing to reconcile yet.
+		o.st.ReconciledAt = o.s.cfg.Now().UTC()
+	}
 	o.st.Watermark = maxTime(o.st.Watermark, wm)
 	o.st.Checkpoint = ""
-	o.st.ReconciledAt = o.s.cfg.Now().UTC()
 	o.st.CalculatedAt = o.s.cfg.Now().UTC()
 	return o.saveState(ctx)
 }
@@ -224,6 +271,16 @@ func (o *objectSync) incremental(ctx context.Context) error {
 	if o.clk.ok && !upper.After(o.st.Watermark) {
 		return nil // the window is empty: nothing can be newer
 	}
+	var floor time.Time
+	if !o.clk.ok {
+		// Without a server clock the window has no upper bound; the
+		// next one starts from what the object held before this one
+		// (see full), not from the newest record it read.
+		var err error
+		if floor, err = o.newestStamp(ctx); err != nil {
+			return err
+		}
+	}
 	where := o.window(o.st.Watermark)
 	o.run.phase("count")
 	n, err := o.oc.soql.Count(ctx, o.run.name, where, false)
@@ -232,23 +289,43 @@ func (o *objectSync) incremental(ctx context.Context) error {
 	}
 	o.run.setTotal(int64(n))
 	o.run.phase("changes")
-	res, err := o.write(ctx, o.extract(ctx, soql.Extract{Object: o.run.name, Where: where}, n), nil)
-	if err != nil {
+	if _, err := o.write(ctx, o.extract(ctx, soql.Extract{Object: o.run.name, Where: where}, n), nil); err != nil {
 		return err
 	}
-	delTS, err := o.deletes(ctx, where)
-	if err != nil {
+	if _, err := o.deletes(ctx, where); err != nil {
 		return err
 	}
 	wm := upper
 	if !o.clk.ok {
-		wm = maxTime(res.maxTS, delTS).Add(-o.s.cfg.Lag)
+		wm = floor.Add(-o.s.cfg.Lag)
 	}
 	if !wm.After(o.st.Watermark) {
 		return nil // saved only when it advances
 	}
 	o.st.Watermark = wm
 	return o.saveState(ctx)
+}
+
+// newestStamp returns the newest timestamp of the object's records,
+// deleted ones included (zero for an empty object): one query.
+func (o *objectSync) newestStamp(ctx context.Context) (time.Time, error) {
+	q, err := soql.Select{Fields: []string{store.FieldID, o.info.ts}, From: o.run.name,
+		OrderBy: []soql.Order{{Field: o.info.ts, Desc: true, NullsLast: true}}, Limit: 1}.Build()
+	if err != nil {
+		return time.Time{}, fmt.Errorf("newest %s: %w", o.run.name, err)
+	}
+	cur := o.oc.soql.Query(ctx, q)
+	if o.info.hasDel {
+		cur = o.oc.soql.QueryAll(ctx, q)
+	}
+	var newest time.Time
+	for rec, err := range cur.Records() {
+		if err != nil {
+			return time.Time{}, fmt.Errorf("newest %s: %w", o.run.name, err)
+		}
+		newest = maxTime(newest, o.info.mapper.timestamp(rec, o.info.ts))
+	}
+	return newest, nil
 }
 
 // window is the incremental filter: ts > from - lookback and, with a
@@ -340,6 +417,22 @@ func (o *objectSync) reconcile(ctx context.Context) error {
 		}
 		remote[rec.ID()] = struct{}{}
 	}
+	// A listing that ended early without an error must not delete rows:
+	// every record that existed throughout the listing is in both counts,
+	// so a complete listing holds at least the smaller of them.
+	after, err := o.oc.soql.Count(ctx, o.run.name, nil, false)
+	if err != nil {
+		return fmt.Errorf("count %s: %w", o.run.name, err)
+	}
+	if least := min(n, after); len(remote) < least {
+		// Skipped, not failed: the rest of the sync stands, and
+		// ReconciledAt stays, so the next sync tries again.
+		err := fmt.Errorf("reconcile %s skipped: %w: the Id listing returned %d records, the object has at least %d",
+			o.run.name, errPartialListing, len(remote), least)
+		o.run.log.Warn("reconcile skipped", "err", err)
+		o.s.stats.failure(ErrorRecord{OrgID: o.oc.orgID, Source: "sync", JobID: o.run.jr.id, Text: err.Error()})
+		return nil
+	}
 	local, err := o.s.st.IDs(ctx, o.oc.orgID, o.info.table.Name)
 	if err != nil {
 		return fmt.Errorf("reconcile %s: %w", o.run.name, err)
@@ -370,7 +463,7 @@ func (o *objectSync) reconcile(ctx context.Context) error {
 
 // calculated re-reads the calculated fields (formulas, roll-ups), which
 // change without moving SystemModstamp, and updates only those columns
-// of the rows already stored.
+// (and the timestamp, for the guard) of the rows already stored.
 func (o *objectSync) calculated(ctx context.Context) error {
 	fields := metadata.CalculatedFields(o.info.desc)
 	if len(fields) == 0 {
@@ -385,7 +478,15 @@ func (o *objectSync) calculated(ctx context.Context) error {
 	for _, id := range ids {
 		have[id] = struct{}{}
 	}
-	sel := append([]string{store.FieldID}, fields...)
+	// The timestamp comes along so that the Store's guard applies: a row
+	// deleted, or written newer by a message, while the refresh ran is
+	// not overwritten with older values (nor undeleted). It is the
+	// record's current timestamp, so storing it changes nothing else.
+	sel := []string{store.FieldID}
+	if o.info.ts != "" {
+		sel = append(sel, o.info.ts)
+	}
+	sel = append(sel, fields...)
 	seq := o.extract(ctx, soql.Extract{Object: o.run.name, Fields: sel}, len(ids))
 	filtered := func(yield func(*soql.Record, error) bool) {
 		for rec, err := range seq {

@@ -218,7 +218,9 @@ func (o *objectSync) commitBatch(ctx context.Context, recs []*soql.Record, res *
 	}
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), writeTimeout)
 	defer cancel()
-	if _, err := o.s.upsert(wctx, store.Upsert{OrgID: o.oc.orgID, Object: o.info.table.Name, Rows: rows}); err != nil {
+	_, lost, err := o.s.upsert(wctx, store.Upsert{OrgID: o.oc.orgID, Object: o.info.table.Name, Rows: rows})
+	o.noteLeftOut(lost)
+	if err != nil {
 		return fmt.Errorf("store %s rows: %w", o.run.name, err)
 	}
 	res.n += int64(len(rows))
@@ -232,33 +234,50 @@ func (o *objectSync) commitBatch(ctx context.Context, recs []*soql.Record, res *
 // maxDropped bounds how many unfit values one batch may shed.
 const maxDropped = 100
 
-// upsert writes u. A value the Store refuses as not fitting its column
-// (store.ErrBadValue: say a number beyond the field's precision) does not
-// fail the batch: that one value is left out of its row (the column keeps
-// its stored value, NULL for a new row), the batch is written again, and
-// the loss is logged and listed in Stats.RecentErrors. Any other error
-// fails the batch.
-func (s *Syncer) upsert(ctx context.Context, u store.Upsert) (store.UpsertResult, error) {
+// leftOut is one value upsert left out of its row.
+type leftOut struct {
+	id, column string
+	err        error
+}
+
+// upsert writes u for a sync. A value the Store refuses as not fitting
+// its column (store.ErrBadValue: say a number beyond the field's
+// precision, which Salesforce itself may hold after a field's precision
+// was reduced) does not fail the batch: that one value is left out of
+// its row (the column keeps its stored value, NULL for a new row), the
+// batch is written again, and the loss is returned, logged at Warn,
+// counted in Stats.ValuesLeftOut and listed in Stats.RecentErrors; the
+// object's progress (and so the job record) names it too. Failing the
+// batch instead would stop every other record of the object for good,
+// as the value can never fit. Any other error fails the batch, as does a
+// batch with more than maxDropped such values.
+//
+// Apply does not use it: a message whose value the Store refuses fails,
+// so that the acknowledgement always means "stored" (the next sync stores
+// the record, leaving out only that value, visibly).
+func (s *Syncer) upsert(ctx context.Context, u store.Upsert) (store.UpsertResult, []leftOut, error) {
+	var lost []leftOut
 	for dropped := 0; ; dropped++ {
 		res, err := s.st.Upsert(ctx, u)
 		var ve *store.ValueError
 		if err == nil || dropped >= maxDropped || !errors.Is(err, store.ErrBadValue) || !errors.As(err, &ve) || ve.RowID == "" || ve.Column == "" {
-			return res, err
+			return res, lost, err
 		}
 		i := slices.IndexFunc(u.Rows, func(r store.Row) bool { return r.ID == ve.RowID })
 		if i < 0 {
-			return res, err
+			return res, lost, err
 		}
 		if _, ok := u.Rows[i].Values[ve.Column]; !ok {
-			return res, err
+			return res, lost, err
 		}
 		u.Rows = slices.Clone(u.Rows)
 		vals := maps.Clone(u.Rows[i].Values)
 		delete(vals, ve.Column)
 		u.Rows[i].Values = vals
+		lost = append(lost, leftOut{id: ve.RowID, column: ve.Column, err: err})
 		s.log.WarnContext(ctx, "value left out: it does not fit its column", "org", u.OrgID, "object", u.Object,
 			"id", ve.RowID, "column", ve.Column, "err", err)
-		s.stats.failure(ErrorRecord{OrgID: u.OrgID, Source: "sync",
+		s.stats.leftOut(ErrorRecord{OrgID: u.OrgID, Source: "sync",
 			Text: fmt.Sprintf("%s %s: value of %s left out: %v", u.Object, ve.RowID, ve.Column, err)})
 	}
 }

@@ -18,6 +18,10 @@ type Stats struct {
 	Direct        int64 // records stored from the message itself
 	Reread        int64 // records read again by Id
 	Failed        int64 // messages that failed (Salesforce retries them)
+	// ValuesLeftOut counts values a sync left out of their rows because
+	// the Store refused them as not fitting their column (each is also
+	// in RecentErrors and in its object's job progress).
+	ValuesLeftOut int64
 	LastMessageAt time.Time
 	RecentErrors  []ErrorRecord // newest first
 }
@@ -59,6 +63,13 @@ func (st *stats) applied(direct, reread int) {
 func (st *stats) failure(r ErrorRecord) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
+	st.addLocked(r)
+}
+
+func (st *stats) leftOut(r ErrorRecord) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	st.s.ValuesLeftOut++
 	st.addLocked(r)
 }
 
