@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sfsync/salesforce-sync/oauth"
 	"github.com/sfsync/salesforce-sync/store"
 )
 
@@ -128,6 +129,7 @@ type objRun struct {
 	log     *slog.Logger
 	started time.Time
 	logged  time.Time
+	err     error // the error the object finished with, for Event.Err
 }
 
 func (o *objRun) orgID() string { return o.jr.job.OrgID }
@@ -171,10 +173,11 @@ func (o *objRun) finish(err error) {
 	default:
 		ph = "failed"
 	}
+	o.err = err
 	p := o.update(true, func(p *store.ObjectProgress) {
 		p.Phase = ph
 		if err != nil {
-			p.Error = err.Error()
+			p.Error = errorText(err)
 		}
 		p.FinishedAt = o.jr.s.cfg.Now().UTC()
 	})
@@ -211,7 +214,10 @@ func (o *objRun) update(force bool, f func(*store.ObjectProgress)) store.ObjectP
 	if cb := jr.s.cfg.Progress; cb != nil {
 		ev := Event{JobID: jr.id, OrgID: org, Object: o.name, Phase: p.Phase, Done: p.Done,
 			Total: p.Total, Deleted: p.Deleted, Rate: rate, At: time.Now()}
-		if p.Error != "" {
+		switch {
+		case o.err != nil:
+			ev.Err = o.err // keeps the chain: errors.Is(ev.Err, oauth.ErrLoginRequired)
+		case p.Error != "":
 			ev.Err = errors.New(p.Error)
 		}
 		cb(ev)
@@ -222,4 +228,14 @@ func (o *objRun) update(force bool, f func(*store.ObjectProgress)) store.ObjectP
 	}
 	jr.save(force)
 	return p
+}
+
+// errorText is the text of an object's failure in its job record. A
+// connection that needs a new login says so first, since that is what an
+// operator must act on.
+func errorText(err error) string {
+	if errors.Is(err, oauth.ErrLoginRequired) {
+		return "login required: connect the org again (" + err.Error() + ")"
+	}
+	return err.Error()
 }

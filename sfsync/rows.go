@@ -159,7 +159,7 @@ func (o *objectSync) write(ctx context.Context, seq iter.Seq2[*soql.Record, erro
 			}
 		}
 		if b.err != nil {
-			werr = fmt.Errorf("extract %s: %w", o.run.name, b.err)
+			werr = b.err // soql's errors already name the object: "extract Account: ..."
 		}
 	}
 	return res, werr
