@@ -382,6 +382,8 @@ type ValueError struct {
 	Err    error
 }
 
+// Error names the table, and the column and row Id when known, then the
+// cause.
 func (e *ValueError) Error() string {
 	msg := fmt.Sprintf("table %q", e.Table)
 	if e.Column != "" {
@@ -393,6 +395,7 @@ func (e *ValueError) Error() string {
 	return msg + ": " + e.Err.Error()
 }
 
+// Unwrap returns the sentinel (or the error wrapping it), for errors.Is.
 func (e *ValueError) Unwrap() error { return e.Err }
 
 func equalFold(a, b string) bool {

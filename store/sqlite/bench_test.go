@@ -193,7 +193,9 @@ func storeInsert(b *testing.B, dir string, t store.Table, batches [][]store.Row)
 // the Store and with a bare prepared INSERT (a hand-written loop that binds
 // pre-converted values: the cost of SQLite itself), alternating, and
 // reports both rates and their ratio.
-func BenchmarkFullSync(b *testing.B) {
+func BenchmarkFullSync(b *testing.B) { compareValidation(b, benchFullSync) }
+
+func benchFullSync(b *testing.B) {
 	const rows, batch = 20_000, 2_000
 	t := wideTable()
 	batches := wideBatches(t, rows, batch)
@@ -222,7 +224,25 @@ func BenchmarkFullSync(b *testing.B) {
 // to 100 rows at a time, every call a durable commit (synchronous=FULL);
 // group commit shares the syncs. It reports rows/s and the p50 and p99
 // latency of a call.
-func BenchmarkWebhook(b *testing.B) {
+func BenchmarkWebhook(b *testing.B) { compareValidation(b, benchWebhook) }
+
+// compareValidation runs bench with rows validated on the caller's
+// goroutine (the Store's behaviour) and, for comparison in the same run,
+// inside the writer (the former behaviour).
+func compareValidation(b *testing.B, bench func(*testing.B)) {
+	for _, m := range []struct {
+		name     string
+		inWriter bool
+	}{{"validate=caller", false}, {"validate=writer", true}} {
+		b.Run(m.name, func(b *testing.B) {
+			sqlite.SetValidateInWriter(m.inWriter)
+			defer sqlite.SetValidateInWriter(false)
+			bench(b)
+		})
+	}
+}
+
+func benchWebhook(b *testing.B) {
 	ctx := context.Background()
 	s, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "webhook.db"))
 	if err != nil {
@@ -344,4 +364,93 @@ func heapInuse() uint64 {
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)
 	return m.HeapInuse
+}
+
+// BenchmarkWebhookDuringFullSync is the two shapes at once: 16 goroutines
+// upserting 1 to 100 narrow rows at a time (b.N calls in all) while one
+// goroutine upserts 60-column rows in batches of 2,000, as a full sync
+// does alongside webhooks. It reports the webhook calls' p50 and p99
+// latency and both row rates: a full-sync batch holds the writer, so it
+// is what webhook latency waits for.
+func BenchmarkWebhookDuringFullSync(b *testing.B) { compareValidation(b, benchMixed) }
+
+func benchMixed(b *testing.B) {
+	ctx := context.Background()
+	s, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "mixed.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	wide := wideTable()
+	narrow := store.Table{Name: "Account", Columns: []store.Column{
+		{Name: "Id", Type: store.Text}, {Name: "Name", Type: store.Text}, {Name: "SystemModstamp", Type: store.DateTime},
+		{Name: "NumberOfEmployees", Type: store.Integer},
+	}}
+	for _, t := range []store.Table{wide, narrow} {
+		if err := s.EnsureTable(ctx, t); err != nil {
+			b.Fatal(err)
+		}
+	}
+	batches := wideBatches(wide, 20_000, 2_000)
+	const workers = 16
+	var calls, hookRows, syncRows atomic.Int64
+	lat := make([][]time.Duration, workers)
+	stamp := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	stop := make(chan struct{})
+	syncDone := make(chan struct{})
+	b.ResetTimer()
+	start := time.Now()
+	go func() {
+		defer close(syncDone)
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			batch := batches[i%len(batches)]
+			if _, err := s.Upsert(ctx, store.Upsert{OrgID: org, Object: wide.Name, Rows: batch}); err != nil {
+				b.Error(err)
+				return
+			}
+			syncRows.Add(int64(len(batch)))
+		}
+	}()
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rng := rand.New(rand.NewPCG(uint64(w), 9))
+			for calls.Add(1) <= int64(b.N) {
+				rows := make([]store.Row, 1+rng.IntN(100))
+				for i := range rows {
+					k := rng.IntN(200_000)
+					rows[i] = store.Row{ID: fmt.Sprintf("001%012dAAA", k), Values: map[string]any{
+						"Name": fmt.Sprintf("Account %d", k), "NumberOfEmployees": int64(k),
+						"SystemModstamp": stamp.Add(time.Duration(rng.IntN(1e6)) * time.Millisecond)}}
+				}
+				t0 := time.Now()
+				if _, err := s.Upsert(ctx, store.Upsert{OrgID: org, Object: narrow.Name, Rows: rows}); err != nil {
+					b.Error(err)
+					return
+				}
+				lat[w] = append(lat[w], time.Since(t0))
+				hookRows.Add(int64(len(rows)))
+			}
+		}()
+	}
+	wg.Wait()
+	close(stop)
+	<-syncDone
+	elapsed := time.Since(start)
+	all := slices.Concat(lat...)
+	slices.Sort(all)
+	if len(all) > 0 {
+		b.ReportMetric(float64(all[len(all)*50/100].Microseconds())/1000, "p50-ms")
+		b.ReportMetric(float64(all[min(len(all)-1, len(all)*99/100)].Microseconds())/1000, "p99-ms")
+	}
+	b.ReportMetric(float64(hookRows.Load())/elapsed.Seconds(), "hook-rows/s")
+	b.ReportMetric(float64(syncRows.Load())/elapsed.Seconds(), "sync-rows/s")
+	b.ReportMetric(0, "ns/op")
 }

@@ -19,11 +19,15 @@
 // error; the others commit. Every call returns after its commit. Schema
 // changes (EnsureTable) run in a transaction of their own.
 //
-// A batch of up to 100 rows is validated before it is submitted; a larger
-// one is validated row by row inside the writer, each row just before its
-// statements (its values are then still in the CPU cache), and a bad row
-// rolls the batch back to its savepoint. Either way nothing of a batch
-// with a bad row is written.
+// Every row of a batch is validated and converted on the caller's
+// goroutine before the batch is submitted, so a bad row fails the call
+// without touching the database, and the conversion runs in parallel
+// with the writer instead of holding it (a 2,000-row full-sync batch
+// would otherwise delay every webhook queued behind it).
+//
+// Prepared statements are cached per (table, column set), least recently
+// used dropped first past a bound, and emptied when EnsureTable changes a
+// table.
 //
 // WAL checkpoints run in the background on a connection of their own
 // (PASSIVE, every CheckpointInterval while writes happen), so commits do

@@ -343,3 +343,96 @@ func TestCloseWaitsForWrites(t *testing.T) {
 		t.Errorf("rows after reopen (-acknowledged +stored):\n%s", d)
 	}
 }
+
+// TestStatementCacheBounded: rows that set many different column sets
+// (here 300 in one batch, 600 row statements) keep the statement cache
+// within its bound, dropping the least recently used statements while the
+// batch runs, and every row is still written right; EnsureTable adding a
+// column empties the cache.
+func TestStatementCacheBounded(t *testing.T) {
+	s := openTest(t)
+	ctx := t.Context()
+	tb := store.Table{Name: "Wide__c"}
+	for i := range 11 {
+		tb.Columns = append(tb.Columns, store.Column{Name: fmt.Sprintf("C%d__c", i), Type: store.Text})
+	}
+	if err := s.EnsureTable(ctx, tb); err != nil {
+		t.Fatal(err)
+	}
+	const n = 300
+	var rows []store.Row
+	for i := range n {
+		v := map[string]any{}
+		for c := range 11 {
+			if (i+1)&(1<<c) != 0 {
+				v[fmt.Sprintf("C%d__c", c)] = fmt.Sprintf("%d-%d", i, c)
+			}
+		}
+		rows = append(rows, store.Row{ID: fmt.Sprintf("a00%012dAAA", i), Values: v})
+	}
+	if _, err := s.Upsert(ctx, store.Upsert{OrgID: testOrg, Object: "Wide__c", Rows: rows}); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.raw.len(); got > maxRawStmts || got == 0 {
+		t.Errorf("row statement cache holds %d statements, want 1 to %d", got, maxRawStmts)
+	}
+	// Again, so that statements evicted earlier are prepared anew, and
+	// each row is an update.
+	res, err := s.Upsert(ctx, store.Upsert{OrgID: testOrg, Object: "Wide__c", Rows: rows})
+	if err != nil || res.Updated != n {
+		t.Fatalf("second Upsert = %+v, %v; want %d updated", res, err, n)
+	}
+	got, err := s.ReadRows(ctx, store.ReadQuery{OrgID: testOrg, Object: "Wide__c"})
+	if err != nil || len(got) != n {
+		t.Fatalf("ReadRows: %d rows, %v", len(got), err)
+	}
+	for i, r := range got {
+		for c := range 11 {
+			var want any
+			if (i+1)&(1<<c) != 0 {
+				want = fmt.Sprintf("%d-%d", i, c)
+			}
+			if v := r.Values[fmt.Sprintf("C%d__c", c)]; v != want {
+				t.Fatalf("row %d C%d__c = %v, want %v", i, c, v, want)
+			}
+		}
+	}
+
+	tb.Columns = append(tb.Columns, store.Column{Name: "New__c", Type: store.Integer})
+	if err := s.EnsureTable(ctx, tb); err != nil {
+		t.Fatal(err)
+	}
+	if a, b := s.raw.len(), s.stmts.len(); a != 0 || b != 0 {
+		t.Errorf("after EnsureTable added a column the caches hold %d and %d statements, want none", a, b)
+	}
+	res, err = s.Upsert(ctx, store.Upsert{OrgID: testOrg, Object: "Wide__c",
+		Rows: []store.Row{{ID: rows[0].ID, Values: map[string]any{"C0__c": "x", "New__c": 7}}}})
+	if err != nil || res.Updated != 1 {
+		t.Fatalf("Upsert with the new column = %+v, %v", res, err)
+	}
+}
+
+// TestLRU: the cache drops the least recently used entry, never the one
+// just added, and closes what it drops.
+func TestLRU(t *testing.T) {
+	var closed []int
+	c := newLRU(2, func(v int) { closed = append(closed, v) })
+	c.put("a", 1)
+	c.put("b", 2)
+	c.get("a")
+	c.put("c", 3) // drops b
+	if _, ok := c.get("b"); ok {
+		t.Error("b still cached")
+	}
+	if v, ok := c.get("a"); !ok || v != 1 {
+		t.Error("a dropped")
+	}
+	c.put("d", 4) // drops c
+	c.clear()
+	if !slices.Equal(closed, []int{2, 3, 1, 4}) && !slices.Equal(closed, []int{2, 3, 4, 1}) {
+		t.Errorf("closed %v", closed)
+	}
+	if c.len() != 0 {
+		t.Errorf("len after clear = %d", c.len())
+	}
+}

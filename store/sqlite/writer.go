@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"container/list"
 	"context"
 	"database/sql"
 	"database/sql/driver"
@@ -199,8 +200,6 @@ func (s *Store) runOne(w *wtx, r *request, savepoint bool) (err, fatal error) {
 		if _, rerr := w.exec("ROLLBACK TO req"); rerr != nil {
 			return err, fmt.Errorf("rollback to savepoint: %w", rerr)
 		}
-		// Statements may refer to columns whose creation was rolled back.
-		s.resetStmts()
 	}
 	if _, rerr := w.exec("RELEASE req"); rerr != nil {
 		return err, fmt.Errorf("release savepoint: %w", rerr)
@@ -228,25 +227,24 @@ func (s *Store) inTx(fn func() error) error {
 }
 
 // stmt returns the cached prepared statement for key, preparing query on
-// the writer connection the first time.
+// the writer connection the first time. It must not be called inside
+// Conn.Raw (closing an evicted *sql.Stmt takes the connection's lock).
 func (w *wtx) stmt(key string, query func() string) (*sql.Stmt, error) {
-	if st := w.s.stmts[key]; st != nil {
+	if st, ok := w.s.stmts.get(key); ok {
 		return st, nil
 	}
 	st, err := w.conn.PrepareContext(context.Background(), query())
 	if err != nil {
 		return nil, err
 	}
-	if len(w.s.stmts) >= maxStmts {
-		w.s.resetStmts()
-	}
-	w.s.stmts[key] = st
+	w.s.stmts.put(key, st)
 	return st, nil
 }
 
-// rawStmt is stmt for the driver connection itself, inside Conn.Raw.
+// rawStmt is stmt for the driver connection itself; it is called only
+// inside Conn.Raw, where closing an evicted driver statement is safe.
 func (w *wtx) rawStmt(conn driver.ConnPrepareContext, key string, query func() string) (driver.StmtExecContext, error) {
-	if st := w.s.raw[key]; st != nil {
+	if st, ok := w.s.raw.get(key); ok {
 		return st, nil
 	}
 	st, err := conn.PrepareContext(context.Background(), query())
@@ -258,29 +256,78 @@ func (w *wtx) rawStmt(conn driver.ConnPrepareContext, key string, query func() s
 		st.Close()
 		return nil, fmt.Errorf("driver statement %T cannot execute with a context", st)
 	}
-	if len(w.s.raw) >= maxStmts {
-		w.s.resetStmts()
-	}
-	w.s.raw[key] = ex
+	w.s.raw.put(key, ex)
 	return ex, nil
 }
 
-// maxStmts bounds the statement cache; past it the cache starts over.
-const maxStmts = 2000
+// Bounds of the statement caches. The row statements are keyed by
+// (table, column set): a full sync uses one or two column sets per table
+// and webhooks a few more, but partial rows could make many, so the
+// caches drop the least recently used statement past the bound. A wide
+// prepared statement takes tens of kilobytes of SQLite memory.
+var (
+	maxRawStmts = 512 // INSERT and UPDATE statements of Upsert (two per column set)
+	maxStmts    = 256 // the other statements
+)
 
 func (s *Store) resetStmts() {
-	for k, st := range s.stmts {
-		st.Close()
-		delete(s.stmts, k)
-	}
-	if len(s.raw) == 0 {
+	s.stmts.clear()
+	if s.raw.len() == 0 {
 		return
 	}
 	s.wconn.Raw(func(any) error {
-		for k, st := range s.raw {
-			st.(driver.Stmt).Close()
-			delete(s.raw, k)
-		}
+		s.raw.clear()
 		return nil
 	})
+}
+
+// lru is a least-recently-used cache of prepared statements; close is
+// called on every statement it drops. It is used only by the writer
+// goroutine, so it has no lock.
+type lru[T any] struct {
+	max   int
+	close func(T)
+	ll    list.List // of *lruEntry[T], most recently used first
+	items map[string]*list.Element
+}
+
+type lruEntry[T any] struct {
+	key string
+	st  T
+}
+
+func newLRU[T any](max int, close func(T)) *lru[T] {
+	return &lru[T]{max: max, close: close, items: map[string]*list.Element{}}
+}
+
+func (c *lru[T]) get(key string) (T, bool) {
+	if e, ok := c.items[key]; ok {
+		c.ll.MoveToFront(e)
+		return e.Value.(*lruEntry[T]).st, true
+	}
+	var zero T
+	return zero, false
+}
+
+// put adds st (whose key is not cached) and drops the least recently used
+// statements past the bound; st itself is never dropped here.
+func (c *lru[T]) put(key string, st T) {
+	c.items[key] = c.ll.PushFront(&lruEntry[T]{key, st})
+	for c.ll.Len() > max(c.max, 1) {
+		e := c.ll.Back()
+		c.ll.Remove(e)
+		ent := e.Value.(*lruEntry[T])
+		delete(c.items, ent.key)
+		c.close(ent.st)
+	}
+}
+
+func (c *lru[T]) len() int { return c.ll.Len() }
+
+func (c *lru[T]) clear() {
+	for e := c.ll.Front(); e != nil; e = e.Next() {
+		c.close(e.Value.(*lruEntry[T]).st)
+	}
+	c.ll.Init()
+	clear(c.items)
 }

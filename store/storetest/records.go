@@ -849,3 +849,63 @@ func testCountReadIDs(h *harness) {
 	}
 	h.diff("IDs", []string{id(1), id(3), id(4), id(5)}, ids)
 }
+
+// testCaseInsensitiveNames: Salesforce API names are case-insensitive (and
+// so are SQLite's identifiers), so "account" names the table "Account" and
+// "name" its column "Name": EnsureTable with another spelling adds only
+// the columns that are really new and never a second table, and every
+// method finds the table and its columns whatever the spelling. The first
+// spelling is the one kept.
+func testCaseInsensitiveNames(h *harness) {
+	h.ensure(account)
+	h.upsert(org1, "Account", row(id(1), "Name", "a", "SystemModstamp", ts(1)))
+	h.ensure(store.Table{Name: "account", Columns: []store.Column{
+		{Name: "ID", Type: store.Text},
+		{Name: "name", Type: store.Text},
+		{Name: "AMOUNT__C", Type: store.Numeric, Precision: 18, Scale: 2},
+		{Name: "Extra__c", Type: store.Text},
+	}})
+	h.ensure(store.Table{Name: "ACCOUNT", Columns: []store.Column{{Name: "extra__C", Type: store.Text}}})
+	all, err := h.s.Tables(h.ctx)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	if len(all) != 1 || all[0].Name != "Account" {
+		var names []string
+		for _, t := range all {
+			names = append(names, t.Name)
+		}
+		h.t.Fatalf("Tables after EnsureTable(Account), (account), (ACCOUNT) = %v, want only Account", names)
+	}
+	want := append(append([]string{}, accountColumns...), "Extra__c")
+	var got []string
+	for _, c := range all[0].Columns {
+		got = append(got, c.Name)
+	}
+	sortStrings(want)
+	sortStrings(got)
+	h.diff("columns after EnsureTable with other spellings", want, got)
+	tb, err := h.s.Table(h.ctx, "aCcOuNt")
+	if err != nil || tb.Name != "Account" {
+		h.t.Errorf("Table(aCcOuNt) = %q, %v, want Account", tb.Name, err)
+	}
+
+	h.wantUpsert(org1, "ACCOUNT", store.UpsertResult{Updated: 1, Inserted: 1},
+		row(id(1), "NAME", "b", "systemmodstamp", ts(2), "extra__c", "x"),
+		row(id(2), "name", "c"))
+	h.wantUpsert(org1, "account", store.UpsertResult{Stale: 1},
+		row(id(1), "Name", "older", "SYSTEMMODSTAMP", ts(1)))
+	h.diff("rows", map[string]map[string]any{
+		id(1): {"Id": id(1), "Name": "b", "Amount__c": nil, "IsDeleted": nil, "LastModifiedDate": nil, "SystemModstamp": ts(2), "Extra__c": "x"},
+		id(2): {"Id": id(2), "Name": "c", "Amount__c": nil, "IsDeleted": nil, "LastModifiedDate": nil, "SystemModstamp": nil, "Extra__c": nil},
+	}, mapFields(h.rows(org1, "account", false)))
+	if got := h.del(store.Delete{OrgID: org1, Object: "aCCount", Rows: []store.Tombstone{{ID: id(2)}}}); got.Deleted != 1 {
+		h.t.Errorf("Delete(aCCount) = %+v, want 1 deleted", got)
+	}
+	h.wantCount(org1, "ACCOUNT", false, 1)
+	ids, err := h.s.IDs(h.ctx, org1, "account")
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	h.diff("IDs(account)", []string{id(1)}, ids)
+}

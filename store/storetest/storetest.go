@@ -61,6 +61,7 @@ var cases = []testCase{
 	{"SameIDInTwoOrgs", testTwoOrgs},
 	{"SchemaEvolution", testSchemaEvolution},
 	{"QuotedIdentifiers", testQuotedIdentifiers},
+	{"CaseInsensitiveNames", testCaseInsensitiveNames},
 	{"InvalidNames", testInvalidNames},
 	{"UnicodeLongTextNulls", testUnicodeLongTextNulls},
 	{"ColumnTypesRoundTrip", testColumnTypes},
