@@ -47,7 +47,13 @@
 // of a webhook, is one INSERT ... SELECT FROM unnest($arrays) ... ON
 // CONFLICT DO UPDATE ... WHERE guard, one array parameter per column, so
 // that the statement stays prepared whatever the number of rows; the
-// statements of a batch and its receipts go out as one pipeline. A larger
+// statements of a batch and its receipts go out as one pipeline, their
+// parameters encoded by the Store in PostgreSQL's binary formats. A batch
+// of such statements only is sent without BEGIN and COMMIT: PostgreSQL
+// runs a pipeline up to its Sync message as one implicit transaction and
+// commits it there, as durably as a COMMIT, so a webhook costs one round
+// trip. Each connection prepares each statement text (one per table and
+// column set) once. A larger
 // group, the shape of a full sync, is copied with COPY into a temporary
 // table and merged by one INSERT ... ON CONFLICT DO UPDATE ... WHERE
 // guard. RETURNING (xmax = 0) counts the inserts and updates; the rest of

@@ -70,8 +70,6 @@ type Store struct {
 	qschema string // quoted, ready for SQL
 	copyMin int
 
-	stmts sync.Map // arrayStmt text by table and column set
-
 	mu     sync.RWMutex
 	tables map[string]*tableInfo // by lower-case name
 	closed bool

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/jackc/pgx/v5"
 
@@ -21,6 +22,11 @@ type tableInfo struct {
 	name string
 	cols []store.Column
 	idx  map[string]int // lower-case column name -> index in cols
+	// exact maps each column name as the table spells it to its index:
+	// the lookup of the common case, where a row's keys are spelled so.
+	exact map[string]int
+
+	stmts sync.Map // arrayStmt text by column set (setKey)
 
 	// Canonical names of the guard and delete-flag columns, "" when the
 	// table has none.
@@ -28,9 +34,11 @@ type tableInfo struct {
 }
 
 func newTableInfo(name string, cols []store.Column) *tableInfo {
-	ti := &tableInfo{name: name, cols: cols, idx: make(map[string]int, len(cols))}
+	ti := &tableInfo{name: name, cols: cols, idx: make(map[string]int, len(cols)),
+		exact: make(map[string]int, len(cols))}
 	for i, c := range cols {
 		ti.idx[strings.ToLower(c.Name)] = i
+		ti.exact[c.Name] = i
 		switch {
 		case strings.EqualFold(c.Name, store.FieldSystemModstamp) && c.Type == store.DateTime:
 			ti.modstamp = c.Name

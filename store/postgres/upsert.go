@@ -13,7 +13,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/sfsync/salesforce-sync/store"
 )
@@ -73,11 +72,28 @@ func (s *Store) Upsert(ctx context.Context, u store.Upsert) (store.UpsertResult,
 	syncedAt := now()
 	var res store.UpsertResult
 	attempt := 0
-	err := s.retryTx(ctx, func(tx pgx.Tx) error {
-		res = store.UpsertResult{}
-		attempt++
-		return s.upsertTx(ctx, tx, ti, u, rounds, syncedAt, attempt == 1, &res)
-	})
+	var err error
+	if needsCopy(rounds, s.copyMin) {
+		err = s.retryTx(ctx, func(tx pgx.Tx) error {
+			res = store.UpsertResult{}
+			attempt++
+			return s.upsertTx(ctx, tx.Conn(), tx, ti, u, rounds, syncedAt, attempt == 1, &res)
+		})
+	} else {
+		// Only single statements: they go out as one pipeline without
+		// BEGIN and COMMIT, which PostgreSQL runs as one implicit
+		// transaction committed (durably) at its Sync message. One
+		// round trip instead of three, with the same atomicity.
+		err = s.retry(ctx, func() error {
+			res = store.UpsertResult{}
+			c, err := s.pool.Acquire(ctx)
+			if err != nil {
+				return err
+			}
+			defer c.Release()
+			return s.upsertTx(ctx, c.Conn(), nil, ti, u, rounds, syncedAt, false, &res)
+		})
+	}
 	if err != nil {
 		return store.UpsertResult{}, s.wrap("upsert "+u.Object, err)
 	}
@@ -120,8 +136,9 @@ func prepareRows(ti *tableInfo, in []store.Row) ([]*prepRow, error) {
 	out := make([]*prepRow, len(in))
 	workers := min(runtime.GOMAXPROCS(0), len(in)/(parallelPrep/2))
 	if len(in) < parallelPrep || workers < 2 {
+		var a rowSlab
 		for i, r := range in {
-			p, err := prepareRow(ti, r)
+			p, err := prepareRow(ti, r, &a)
 			if err != nil {
 				return nil, err
 			}
@@ -137,8 +154,9 @@ func prepareRows(ti *tableInfo, in []store.Row) ([]*prepRow, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			var a rowSlab
 			for i := lo; i < hi; i++ {
-				p, err := prepareRow(ti, in[i])
+				p, err := prepareRow(ti, in[i], &a)
 				if err != nil {
 					errs[w] = err
 					return
@@ -156,29 +174,71 @@ func prepareRows(ti *tableInfo, in []store.Row) ([]*prepRow, error) {
 	return out, nil
 }
 
-func prepareRow(ti *tableInfo, r store.Row) (*prepRow, error) {
+// rowSlab hands out prepRows and their slices from shared blocks: a
+// batch's rows live and die together, and a few large allocations cost
+// the allocator and the garbage collector less than three per row.
+type rowSlab struct {
+	rows []prepRow
+	ints []int
+	vals []any
+}
+
+// row returns a new prepRow with room for n set columns.
+func (a *rowSlab) row(id string, n int) *prepRow {
+	if len(a.rows) == cap(a.rows) {
+		a.rows = make([]prepRow, 0, 64)
+	}
+	if cap(a.ints)-len(a.ints) < n {
+		a.ints = make([]int, 0, max(64*n, 256))
+	}
+	if cap(a.vals)-len(a.vals) < n {
+		a.vals = make([]any, 0, max(64*n, 256))
+	}
+	a.rows = a.rows[:len(a.rows)+1]
+	p := &a.rows[len(a.rows)-1]
+	k, v := len(a.ints), len(a.vals)
+	*p = prepRow{id: id, set: a.ints[k : k : k+n], vals: a.vals[v : v : v+n]}
+	a.ints, a.vals = a.ints[:k+n], a.vals[:v+n]
+	return p
+}
+
+func prepareRow(ti *tableInfo, r store.Row, a *rowSlab) (*prepRow, error) {
 	if r.ID == "" || len(r.ID) > 255 || checkText(r.ID) != nil {
 		return nil, &store.ValueError{Table: ti.name, Column: store.FieldID, RowID: r.ID,
 			Err: fmt.Errorf("%w: bad record Id", store.ErrBadValue)}
 	}
 	// The common case: every key spelled as the table spells it. Walking
-	// the columns in order gives the set in the table's order.
-	p := &prepRow{id: r.ID, set: make([]int, 0, len(r.Values)), vals: make([]any, 0, len(r.Values))}
-	matched := 0
-	for i, c := range ti.cols {
-		v, ok := r.Values[c.Name]
+	// the row's map (in memory order) and looking each key up in the
+	// table's small, hot index costs much less than probing the row's
+	// map once per column; has then gives the set in the table's order.
+	var (
+		hasBuf [128]bool
+		valBuf [128]any
+		has    []bool
+		vals   []any
+	)
+	if n := len(ti.cols); n <= len(hasBuf) {
+		has, vals = hasBuf[:n], valBuf[:n]
+	} else {
+		has, vals = make([]bool, n), make([]any, n)
+	}
+	for name, v := range r.Values {
+		i, ok := ti.exact[name]
 		if !ok {
+			return prepareRowFold(ti, r)
+		}
+		has[i], vals[i] = true, v
+	}
+	p := a.row(r.ID, len(r.Values))
+	for i, c := range ti.cols {
+		if !has[i] {
 			continue
 		}
-		matched++
-		if err := p.add(ti, r, i, c.Name, v); err != nil {
+		if err := p.add(ti, r, i, c.Name, vals[i]); err != nil {
 			return nil, err
 		}
 	}
-	if matched == len(r.Values) {
-		return p, nil
-	}
-	return prepareRowFold(ti, r)
+	return p, nil
 }
 
 // add appends the value of column i, as the key name gave it.
@@ -191,7 +251,7 @@ func (p *prepRow) add(ti *tableInfo, r store.Row, i int, name string, v any) err
 		}
 		return nil
 	}
-	ev, err := encode(c, v)
+	ev, err := encodeFast(c, v)
 	if err != nil {
 		return &store.ValueError{Table: ti.name, Column: c.Name, RowID: r.ID, Err: err}
 	}
@@ -238,6 +298,8 @@ func splitRounds(rows []*prepRow) [][]*group {
 	seen := make(map[string]int, len(rows))
 	var rounds [][]*group
 	keys := []map[string]*group{}
+	var prevSet []int
+	var sk string
 	for _, r := range rows {
 		k := seen[r.id]
 		seen[r.id] = k + 1
@@ -245,7 +307,11 @@ func splitRounds(rows []*prepRow) [][]*group {
 			rounds = append(rounds, nil)
 			keys = append(keys, map[string]*group{})
 		}
-		sk := setKey(r.set)
+		// Rows of a batch mostly share one column set: its key is
+		// built once.
+		if prevSet == nil || !slices.Equal(prevSet, r.set) {
+			prevSet, sk = r.set, setKey(r.set)
+		}
 		g := keys[k][sk]
 		if g == nil {
 			g = &group{set: r.set}
@@ -288,6 +354,35 @@ func (s *Store) retryTx(ctx context.Context, f func(pgx.Tx) error) error {
 	}
 }
 
+// needsCopy reports whether a group of the rounds goes through COPY.
+func needsCopy(rounds [][]*group, copyMin int) bool {
+	for _, round := range rounds {
+		for _, g := range round {
+			if len(g.rows) >= copyMin {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// retry runs f, which sends one implicit transaction, again when
+// PostgreSQL aborted it as retryTx does.
+func (s *Store) retry(ctx context.Context, f func() error) error {
+	var err error
+	for attempt := 1; ; attempt++ {
+		err = f()
+		if err == nil || attempt == maxAttempts || !retryable(err) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(time.Duration(attempt) * 5 * time.Millisecond):
+		}
+	}
+}
+
 // retryable reports a deadlock, a serialization failure, or a unique
 // violation: copyNew found no stored row of its Ids, then a concurrent
 // transaction inserted one (the retry merges instead).
@@ -297,40 +392,22 @@ func retryable(err error) bool {
 }
 
 // upsertTx writes the rounds and the receipts. Consecutive small groups
-// go out as one pipeline; a COPY group flushes the pipeline first, so
-// rounds stay in order.
-func (s *Store) upsertTx(ctx context.Context, tx pgx.Tx, ti *tableInfo, u store.Upsert,
+// go out as one pipeline on conn; a COPY group flushes the pipeline
+// first, so rounds stay in order, and needs tx (nil when no group is
+// large enough for COPY; conn is then outside a transaction block).
+func (s *Store) upsertTx(ctx context.Context, conn *pgx.Conn, tx pgx.Tx, ti *tableInfo, u store.Upsert,
 	rounds [][]*group, syncedAt time.Time, direct bool, res *store.UpsertResult) error {
 	var (
-		batch   pgx.Batch
-		pending []int // rows per queued statement
-		stage   int
+		stmts []pipeStmt
+		stage int
 	)
 	flush := func() error {
-		if batch.Len() == 0 {
+		if len(stmts) == 0 {
 			return nil
 		}
-		br := tx.SendBatch(ctx, &batch)
-		for _, n := range pending {
-			if n < 0 { // the receipts statement
-				if _, err := br.Exec(); err != nil {
-					br.Close()
-					return err
-				}
-				continue
-			}
-			rows, err := br.Query()
-			if err != nil {
-				br.Close()
-				return err
-			}
-			if err := count(rows, n, res); err != nil {
-				br.Close()
-				return err
-			}
-		}
-		batch, pending = pgx.Batch{}, nil
-		return br.Close()
+		err := sendPipeline(ctx, conn, stmts, res)
+		stmts = stmts[:0]
+		return err
 	}
 	for r, round := range rounds {
 		for _, g := range round {
@@ -353,19 +430,19 @@ func (s *Store) upsertTx(ctx context.Context, tx pgx.Tx, ti *tableInfo, u store.
 				}
 				continue
 			}
-			args, err := arrayArgs(ti, u.OrgID, g, syncedAt)
+			st, err := arrayParams(ti, u.OrgID, g, syncedAt)
 			if err != nil {
 				return err
 			}
-			batch.Queue(s.arrayStmt(ti, g.set), args...)
-			pending = append(pending, len(g.rows))
+			st.sql = s.arrayStmt(ti, g.set)
+			stmts = append(stmts, st)
 		}
 	}
 	if len(u.Receipts) > 0 {
-		batch.Queue(`INSERT INTO `+s.qschema+`._sfsync_receipts (org_id, id, received_at)
-			SELECT $1, r, $3 FROM unnest($2::text[]) AS r ON CONFLICT DO NOTHING`,
-			u.OrgID, u.Receipts, syncedAt)
-		pending = append(pending, -1)
+		st := receiptParams(u.OrgID, u.Receipts, syncedAt)
+		st.sql = `INSERT INTO ` + s.qschema + `._sfsync_receipts (org_id, id, received_at)
+			SELECT $1::text, r, $3::timestamptz FROM unnest($2::text[]) AS r ON CONFLICT DO NOTHING`
+		stmts = append(stmts, st)
 	}
 	return flush()
 }
@@ -469,15 +546,16 @@ func stamp(ti *tableInfo, from string) string {
 // the text depends only on the column set and stays prepared on each
 // connection whatever the number of rows.
 func (s *Store) arrayStmt(ti *tableInfo, set []int) string {
-	// The column count is in the key: a column added later (such as
-	// SystemModstamp) changes the guard.
-	key := ti.name + "\x00" + strconv.Itoa(len(ti.cols)) + "\x00" + setKey(set)
-	if v, ok := s.stmts.Load(key); ok {
+	// The cache lives on the tableInfo, which is replaced whenever the
+	// table's columns change (a column added, the table dropped and
+	// made again with other types), so the text always fits them.
+	key := setKey(set)
+	if v, ok := ti.stmts.Load(key); ok {
 		return v.(string)
 	}
 	var ins, sel, arrs, alias strings.Builder
 	ins.WriteString(store.ColOrgID + `, "Id", ` + store.ColSyncedAt + ", " + store.ColDeleted)
-	sel.WriteString("$1, u.id, $2, u.del")
+	sel.WriteString("$1::text, u.id, $2::timestamptz, u.del")
 	arrs.WriteString("$3::text[], $4::timestamptz[]")
 	alias.WriteString("id, del")
 	for k, i := range set {
@@ -491,7 +569,7 @@ func (s *Store) arrayStmt(ti *tableInfo, set []int) string {
 	}
 	sql := "INSERT INTO " + s.qtable(ti) + " AS t (" + ins.String() + ") SELECT " + sel.String() +
 		" FROM unnest(" + arrs.String() + ") AS u(" + alias.String() + ")" + s.conflictClause(ti, set)
-	s.stmts.Store(key, sql)
+	ti.stmts.Store(key, sql)
 	return sql
 }
 
@@ -520,138 +598,6 @@ func arrayType(c store.Column) (array, cast string) {
 		return "bytea[]", ""
 	}
 	return "text[]", ""
-}
-
-// arrayArgs builds the parameters of arrayStmt for a group.
-func arrayArgs(ti *tableInfo, org string, g *group, syncedAt time.Time) ([]any, error) {
-	n := len(g.rows)
-	ids := make([]string, n)
-	dels := make([]pgtype.Timestamptz, n)
-	for r, row := range g.rows {
-		ids[r] = row.id
-		dels[r] = pgtype.Timestamptz{Time: syncedAt, Valid: row.deleted}
-	}
-	args := make([]any, 0, len(g.set)+4)
-	args = append(args, org, syncedAt, ids, pgtype.FlatArray[pgtype.Timestamptz](dels))
-	for k, i := range g.set {
-		col, err := columnArray(ti.cols[i], g.rows, k)
-		if err != nil {
-			return nil, err
-		}
-		args = append(args, col)
-	}
-	return args, nil
-}
-
-// plainArray gathers the k-th values into a plain slice (which pgx
-// encodes without reflection or per-element plans) when none is NULL.
-func plainArray(c store.Column, rows []*prepRow, k int) (any, bool) {
-	for _, row := range rows {
-		if row.vals[k] == nil {
-			return nil, false
-		}
-	}
-	switch c.Type {
-	case store.Text:
-		return gather[string](rows, k), true
-	case store.Integer:
-		return gather[int64](rows, k), true
-	case store.Real:
-		return gather[float64](rows, k), true
-	case store.Boolean:
-		return gather[bool](rows, k), true
-	case store.DateTime:
-		return gather[time.Time](rows, k), true
-	case store.Numeric:
-		a := make([]string, len(rows))
-		for r, row := range rows {
-			a[r] = string(row.vals[k].(store.Decimal))
-		}
-		return a, true
-	}
-	return nil, false
-}
-
-func gather[T any](rows []*prepRow, k int) []T {
-	a := make([]T, len(rows))
-	for r, row := range rows {
-		a[r] = row.vals[k].(T)
-	}
-	return a
-}
-
-// columnArray gathers the k-th set value of each row into the typed
-// slice pgx encodes as the column's array; nil becomes NULL.
-func columnArray(c store.Column, rows []*prepRow, k int) (any, error) {
-	n := len(rows)
-	if a, ok := plainArray(c, rows, k); ok {
-		return a, nil
-	}
-	switch c.Type {
-	case store.Integer:
-		a := make([]pgtype.Int8, n)
-		for r, row := range rows {
-			v, ok := row.vals[k].(int64)
-			a[r] = pgtype.Int8{Int64: v, Valid: ok}
-		}
-		return pgtype.FlatArray[pgtype.Int8](a), nil
-	case store.Real:
-		a := make([]pgtype.Float8, n)
-		for r, row := range rows {
-			v, ok := row.vals[k].(float64)
-			a[r] = pgtype.Float8{Float64: v, Valid: ok}
-		}
-		return pgtype.FlatArray[pgtype.Float8](a), nil
-	case store.Boolean:
-		a := make([]pgtype.Bool, n)
-		for r, row := range rows {
-			v, ok := row.vals[k].(bool)
-			a[r] = pgtype.Bool{Bool: v, Valid: ok}
-		}
-		return pgtype.FlatArray[pgtype.Bool](a), nil
-	case store.Date:
-		a := make([]pgtype.Date, n)
-		for r, row := range rows {
-			v, ok := row.vals[k].(time.Time)
-			a[r] = pgtype.Date{Time: v, Valid: ok}
-		}
-		return pgtype.FlatArray[pgtype.Date](a), nil
-	case store.DateTime:
-		a := make([]pgtype.Timestamptz, n)
-		for r, row := range rows {
-			v, ok := row.vals[k].(time.Time)
-			a[r] = pgtype.Timestamptz{Time: v, Valid: ok}
-		}
-		return pgtype.FlatArray[pgtype.Timestamptz](a), nil
-	case store.Time:
-		a := make([]pgtype.Time, n)
-		for r, row := range rows {
-			if v, ok := row.vals[k].(pgtype.Time); ok {
-				a[r] = v
-			}
-		}
-		return pgtype.FlatArray[pgtype.Time](a), nil
-	case store.Blob:
-		a := make([][]byte, n)
-		for r, row := range rows {
-			a[r], _ = row.vals[k].([]byte)
-		}
-		return pgtype.FlatArray[[]byte](a), nil
-	case store.Text, store.Numeric, store.JSON:
-		a := make([]pgtype.Text, n)
-		for r, row := range rows {
-			switch v := row.vals[k].(type) {
-			case string:
-				a[r] = pgtype.Text{String: v, Valid: true}
-			case store.Decimal:
-				a[r] = pgtype.Text{String: string(v), Valid: true}
-			case []byte:
-				a[r] = pgtype.Text{String: string(v), Valid: true}
-			}
-		}
-		return pgtype.FlatArray[pgtype.Text](a), nil
-	}
-	return nil, fmt.Errorf("column %s: unknown type %q", c.Name, c.Type)
 }
 
 // copyNew copies a group straight into the table when none of its Ids

@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5/pgtype"
@@ -41,6 +43,43 @@ func encode(c store.Column, v any) (any, error) {
 		return b, nil
 	}
 	return cv, nil
+}
+
+// encodeFast is encode without its costs in the common case: a value
+// already of the Go type and form store.CheckValue would return is kept
+// as it came (the same interface value, so nothing is allocated). Every
+// other value goes through encode, so the rules stay CheckValue's.
+func encodeFast(c store.Column, v any) (any, error) {
+	switch c.Type {
+	case store.Text:
+		if s, ok := v.(string); ok && checkText(s) == nil {
+			return v, nil
+		}
+	case store.Integer:
+		if _, ok := v.(int64); ok {
+			return v, nil
+		}
+	case store.Real:
+		if f, ok := v.(float64); ok && !math.IsNaN(f) && !math.IsInf(f, 0) {
+			return v, nil
+		}
+	case store.Boolean:
+		if _, ok := v.(bool); ok {
+			return v, nil
+		}
+	case store.DateTime:
+		// CheckValue returns t.UTC().Truncate(time.Millisecond); a time
+		// equal to that in every field (location, no monotonic reading)
+		// is that value already.
+		if t, ok := v.(time.Time); ok {
+			if u := t.UTC().Truncate(time.Millisecond); u == t {
+				if y := u.Year(); y >= 1 && y <= 9999 {
+					return v, nil
+				}
+			}
+		}
+	}
+	return encode(c, v)
 }
 
 // encodeTime parses "15:04:05.000Z" (the fraction and the Z optional).

@@ -2,10 +2,14 @@ package postgres
 
 import (
 	"encoding/binary"
+	"fmt"
+	"math"
 	"math/big"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/sfsync/salesforce-sync/store"
@@ -98,4 +102,44 @@ func abs(n int32) int32 {
 		return -n
 	}
 	return n
+}
+
+// TestEncodeFastMatchesEncode: the shortcut keeps CheckValue's rules.
+func TestEncodeFastMatchesEncode(t *testing.T) {
+	local := time.FixedZone("X", 3600)
+	when := time.Date(2026, 1, 2, 3, 4, 5, 6_000_000, time.UTC)
+	tests := []struct {
+		typ store.ColumnType
+		v   any
+	}{
+		{store.Text, "plain"}, {store.Text, "nul\x00"}, {store.Text, "\xff"}, {store.Text, 3},
+		{store.Integer, int64(-1)}, {store.Integer, 7}, {store.Integer, "7"},
+		{store.Real, 1.5}, {store.Real, math.NaN()}, {store.Real, math.Inf(1)}, {store.Real, int64(2)},
+		{store.Boolean, true}, {store.Boolean, "true"},
+		{store.DateTime, when}, {store.DateTime, when.Add(123)}, {store.DateTime, when.In(local)},
+		{store.DateTime, time.Now()}, {store.DateTime, time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)},
+		{store.DateTime, time.Time{}}, {store.DateTime, "2026-01-02"},
+	}
+	for _, tc := range tests {
+		t.Run(fmt.Sprintf("%s/%#v", tc.typ, tc.v), func(t *testing.T) {
+			c := store.Column{Name: "C", Type: tc.typ}
+			want, wantErr := encode(c, tc.v)
+			got, err := encodeFast(c, tc.v)
+			if (err != nil) != (wantErr != nil) {
+				t.Fatalf("error %v, encode says %v", err, wantErr)
+			}
+			if wt, ok := want.(time.Time); ok {
+				gt, _ := got.(time.Time)
+				if !gt.Equal(wt) || gt.Location() != wt.Location() {
+					t.Errorf("got %v, want %v", got, want)
+				}
+				return
+			}
+			if diff := cmp.Diff(want, got, cmp.Comparer(func(a, b float64) bool {
+				return a == b || (math.IsNaN(a) && math.IsNaN(b))
+			})); diff != "" {
+				t.Errorf("(-encode +encodeFast):\n%s", diff)
+			}
+		})
+	}
 }
