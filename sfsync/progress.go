@@ -34,6 +34,8 @@ type jobRun struct {
 	job     store.Job
 	version int // bumped by every change
 	saved   time.Time
+	pending bool // a delayed write of the latest change is scheduled
+	ended   bool // the final record is written (or being written)
 
 	saveMu       sync.Mutex
 	savedVersion int
@@ -84,6 +86,7 @@ func (jr *jobRun) end(st store.JobState, err error) {
 		jr.job.StartedAt = now
 	}
 	jr.job.FinishedAt = now
+	jr.ended = true
 	jr.mu.Unlock()
 	jr.save(true)
 }
@@ -96,6 +99,13 @@ func (jr *jobRun) save(force bool) {
 	jr.version++
 	now := time.Now()
 	if !force && now.Sub(jr.saved) < jobSaveEvery {
+		// Written a little later, so that the stored record is never
+		// more than about jobSaveEvery behind, even when no further
+		// change comes for a while (a long page or Bulk poll).
+		if !jr.pending {
+			jr.pending = true
+			time.AfterFunc(jobSaveEvery-now.Sub(jr.saved), jr.flush)
+		}
 		jr.mu.Unlock()
 		return
 	}
@@ -103,7 +113,27 @@ func (jr *jobRun) save(force bool) {
 	v := jr.version
 	snap := jr.copyLocked()
 	jr.mu.Unlock()
+	jr.write(v, snap)
+}
 
+// flush writes the latest change that save put off, unless the final
+// record has been written meanwhile.
+func (jr *jobRun) flush() {
+	jr.mu.Lock()
+	jr.pending = false
+	if jr.ended {
+		jr.mu.Unlock()
+		return
+	}
+	jr.saved = time.Now()
+	v := jr.version
+	snap := jr.copyLocked()
+	jr.mu.Unlock()
+	jr.write(v, snap)
+}
+
+// write saves snapshot v of the job unless a newer one was saved.
+func (jr *jobRun) write(v int, snap *store.Job) {
 	jr.saveMu.Lock()
 	defer jr.saveMu.Unlock()
 	if v <= jr.savedVersion {

@@ -714,7 +714,8 @@ func (s *slowStore) pages() int {
 
 func (s *slowStore) Upsert(ctx context.Context, u store.Upsert) (store.UpsertResult, error) {
 	before := s.pages()
-	time.Sleep(30 * time.Millisecond)
+	// Long enough for the next page to be served on a loaded machine.
+	time.Sleep(100 * time.Millisecond)
 	if s.pages() > before {
 		s.overlap.Add(1)
 	}

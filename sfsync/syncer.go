@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -84,7 +85,17 @@ func New(cfg Config) (*Syncer, error) {
 // returns that job and an error wrapping ErrBusy; with a store.Locker
 // the running job may be another process's, read from the Store (the
 // job is nil when that process has not saved it yet).
+//
+// Objects named in req are checked against the org's describeGlobal
+// first (one API call, answered 304 from the describe cache when
+// nothing changed): a name the org does not have, or cannot query, is
+// refused with ErrBadRequest rather than started as a job bound to fail.
 func (s *Syncer) Start(ctx context.Context, req Request) (*store.Job, error) {
+	objects, err := s.checkObjects(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	req.Objects = objects
 	jr, busy, err := s.begin(ctx, req)
 	if err != nil {
 		return busy, err
@@ -92,6 +103,53 @@ func (s *Syncer) Start(ctx context.Context, req Request) (*store.Job, error) {
 	snap := jr.snapshot()
 	s.wg.Go(func() { s.execute(s.base, jr) })
 	return snap, nil
+}
+
+// checkObjects refuses objects of req that the org does not have, and
+// returns req's objects spelled as the org spells them (API names are
+// case-insensitive; one object must not be stored under two spellings).
+// It leaves every other problem (a bad mode or name, an unknown org, an
+// unreachable Salesforce) to begin and the job, which report them.
+func (s *Syncer) checkObjects(ctx context.Context, req Request) ([]string, error) {
+	if len(req.Objects) == 0 {
+		return req.Objects, nil
+	}
+	for _, o := range req.Objects {
+		if !validName(o) {
+			return req.Objects, nil
+		}
+	}
+	org, err := s.ResolveOrg(ctx, req.OrgID)
+	if err != nil {
+		return req.Objects, nil
+	}
+	oc, err := s.orgClients(ctx, org)
+	if err != nil {
+		return req.Objects, nil
+	}
+	g, err := oc.meta.DescribeGlobal(ctx)
+	if err != nil {
+		s.log.Debug("describe global for the request's objects", "org", org, "err", err)
+		return req.Objects, nil
+	}
+	known := make(map[string]metadata.GlobalSObject, len(g.SObjects))
+	for _, o := range g.SObjects {
+		known[strings.ToLower(o.Name)] = o
+	}
+	out := make([]string, 0, len(req.Objects))
+	for _, o := range req.Objects {
+		d, ok := known[strings.ToLower(o)]
+		switch {
+		case !ok:
+			return nil, fmt.Errorf("%w: object %q: org %s has no such object (or the connected user cannot see it)", ErrBadRequest, o, org)
+		case !d.Queryable:
+			return nil, fmt.Errorf("%w: object %q cannot be queried", ErrBadRequest, o)
+		}
+		if !slices.Contains(out, d.Name) {
+			out = append(out, d.Name)
+		}
+	}
+	return out, nil
 }
 
 // Sync runs a sync job to its end and returns the final job record. The

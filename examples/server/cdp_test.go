@@ -134,6 +134,9 @@ func (b *browser) close() {
 	}
 }
 
+// callTimeout bounds one DevTools command, events included.
+const callTimeout = 30 * time.Second
+
 // call sends one command and returns its result, skipping events.
 func (b *browser) call(method string, params any, out any) error {
 	b.mu.Lock()
@@ -141,6 +144,7 @@ func (b *browser) call(method string, params any, out any) error {
 	b.nextID++
 	id := b.nextID
 	msg, _ := json.Marshal(map[string]any{"id": id, "method": method, "params": params})
+	b.conn.deadline = time.Now().Add(callTimeout)
 	if err := b.conn.write(msg); err != nil {
 		return err
 	}
@@ -224,6 +228,9 @@ func (b *browser) waitFor(expr string, timeout time.Duration) error {
 type wsConn struct {
 	c  net.Conn
 	br *bufio.Reader
+	// deadline bounds the current command: events keep arriving while
+	// it waits, so a per-frame timeout alone could wait forever.
+	deadline time.Time
 }
 
 const wsGUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
@@ -284,7 +291,7 @@ func (w *wsConn) write(p []byte) error {
 
 // read returns the next complete text or binary message, answering pings.
 func (w *wsConn) read() ([]byte, error) {
-	_ = w.c.SetReadDeadline(time.Now().Add(60 * time.Second))
+	_ = w.c.SetReadDeadline(w.deadline)
 	var msg []byte
 	for {
 		var h [2]byte

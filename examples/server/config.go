@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/url"
 	"os"
 	"strconv"
@@ -107,7 +108,14 @@ func parseConfig(args []string, env func(string) string, out io.Writer) (*config
 		fs.IntVar(p, name, def, usage+" (env "+envName+")")
 	}
 	boolean := func(p *bool, name, envName, usage string) {
-		def, _ := strconv.ParseBool(env(envName))
+		var def bool
+		if v := env(envName); v != "" {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s: want true or false, got %q", envName, v))
+			}
+			def = b
+		}
 		fs.BoolVar(p, name, def, usage+" (env "+envName+")")
 	}
 
@@ -196,6 +204,10 @@ func parseConfig(args []string, env func(string) string, out io.Writer) (*config
 func (c *config) check() error {
 	if c.logFormat != "text" && c.logFormat != "json" {
 		return fmt.Errorf("-log-format: want text or json, got %q", c.logFormat)
+	}
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(c.logLevel)); err != nil {
+		return fmt.Errorf("-log-level: want debug, info, warn or error, got %q", c.logLevel)
 	}
 	if (c.tlsCert == "") != (c.tlsKey == "") {
 		return errors.New("-tls-cert and -tls-key go together")

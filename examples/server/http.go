@@ -234,6 +234,8 @@ func describeJSONError(err error) error {
 	var te *json.UnmarshalTypeError
 	var se *json.SyntaxError
 	switch {
+	case errors.As(err, &te) && te.Field == "":
+		return fmt.Errorf("body: want a JSON object {\"orgId\", \"objects\", \"mode\"}, got JSON %s", te.Value)
 	case errors.As(err, &te):
 		return fmt.Errorf("%s: want %s, got JSON %s", te.Field, te.Type, te.Value)
 	case errors.As(err, &se):

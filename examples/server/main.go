@@ -50,6 +50,9 @@ func main() {
 	log := newLogger(cfg, os.Stderr)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// After the first signal, a second one ends the process at once
+	// rather than waiting for the graceful shutdown.
+	go func() { <-ctx.Done(); stop() }()
 	if err := run(ctx, cfg, log, nil); err != nil {
 		log.Error("server stopped", "err", err)
 		os.Exit(1)
@@ -175,12 +178,17 @@ func run(ctx context.Context, cfg *config, log *slog.Logger, ready func(*app)) e
 	if a.demo != nil {
 		a.demo.stopChanges()
 	}
+	// Running syncs stop at once (each commits the batches it fetched and
+	// saves its checkpoint) while in-flight requests, webhooks above all,
+	// finish: they are applied through the engine, which still serves them.
+	stopSched()
+	<-schedDone
+	syncsClosed := make(chan struct{})
+	go func() { defer close(syncsClosed); _ = a.sync.Close() }()
 	if serr := srv.Shutdown(sctx); serr != nil {
 		log.Warn("http shutdown", "err", serr)
 	}
-	stopSched()
-	<-schedDone
-	_ = a.sync.Close() // running syncs commit their fetched batches and checkpoint
+	<-syncsClosed
 	if cerr := a.st.Close(); cerr != nil {
 		log.Warn("close store", "err", cerr)
 	}
@@ -246,13 +254,20 @@ func (a *app) open(ctx context.Context) error {
 	}
 	a.mgr.OnConnect(func(ctx context.Context, c *oauth.Connection) {
 		a.log.Info("org connected", "org", c.OrgID, "user", c.Username, "instance", c.InstanceURL)
-		// The first sync of an org is a full one (there is no watermark).
-		job, err := a.sync.Start(context.WithoutCancel(ctx), sfsync.Request{OrgID: c.OrgID})
+		// The first sync of an org is a full one: the engine extracts in
+		// full every object without a watermark, and an org never synced
+		// gets a job that says so. A reconnected org (a new login after
+		// login_required) goes on incrementally where it stood.
+		mode := sfsync.ModeIncremental
+		if jobs, err := a.st.Jobs(ctx, store.JobFilter{OrgID: c.OrgID, Limit: 1}); err == nil && len(jobs) == 0 {
+			mode = sfsync.ModeFull
+		}
+		job, err := a.sync.Start(context.WithoutCancel(ctx), sfsync.Request{OrgID: c.OrgID, Mode: mode})
 		if err != nil {
 			a.log.Warn("first sync", "org", c.OrgID, "err", err)
 			return
 		}
-		a.log.Info("first sync started", "org", c.OrgID, "job", job.ID)
+		a.log.Info("first sync started", "org", c.OrgID, "job", job.ID, "mode", mode)
 	})
 	a.webhook = a.sync.OutboundHandler()
 	a.webhook.PathToken = cfg.webhookToken
@@ -275,17 +290,20 @@ func parseKeys(cfg *config) ([]oauth.Key, error) {
 		return nil, fmt.Errorf("-key: %w", err)
 	}
 	keys := []oauth.Key{cur}
-	for pair := range strings.SplitSeq(cfg.oldKeys, ",") {
+	for i, pair := range strings.Split(cfg.oldKeys, ",") {
 		if pair = strings.TrimSpace(pair); pair == "" {
 			continue
 		}
 		id, b64, ok := strings.Cut(pair, "=")
 		if !ok {
-			return nil, fmt.Errorf("-old-keys: %q is not id=base64", id)
+			// The value is not quoted back: it may be a bare key.
+			return nil, fmt.Errorf("-old-keys: entry %d is not id=base64", i+1)
 		}
 		k, err := oauth.ParseKey(id, b64)
 		if err != nil {
-			return nil, fmt.Errorf("-old-keys %s: %w", id, err)
+			// Neither id nor err is quoted back: with "=" padding, a bare
+			// key splits into an "id" that is most of the key.
+			return nil, fmt.Errorf("-old-keys: entry %d is not id=base64 of a valid key", i+1)
 		}
 		keys = append(keys, k)
 	}

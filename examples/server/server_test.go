@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -179,14 +180,17 @@ func TestServerFlow(t *testing.T) {
 	if len(s.Orgs) != 1 || s.Orgs[0].OrgID != sf.Org.ID() {
 		t.Fatalf("orgs after connect: %+v", s.Orgs)
 	}
-	if s.Recent[0].State != store.JobSucceeded {
+	if s.Recent[0].State != store.JobSucceeded || s.Recent[0].Mode != "full" {
 		t.Fatalf("first sync: %+v", s.Recent[0])
 	}
 	rows := map[string]int64{}
 	for _, o := range s.Orgs[0].Objects {
 		rows[o.Name] = o.Rows
-		if o.Fields == 0 || o.LastSync == nil {
+		if o.Fields == 0 || o.LastSync == nil || o.Watermark == nil {
 			t.Errorf("object status %+v", o)
+		}
+		if o.Name == "Invoice__c" && (!o.Custom || o.CustomFields == 0 || o.CustomFields >= o.Fields) {
+			t.Errorf("custom field count of %+v", o)
 		}
 	}
 	for _, o := range []string{"Account", "Contact", "Invoice__c"} {
@@ -210,6 +214,15 @@ func TestServerFlow(t *testing.T) {
 			{"bad org id", "application/json", `{"orgId":"nope"}`, 400, "org id"},
 			{"unknown org", "application/json", `{"orgId":"00D000000000001"}`, 404, "not connected"},
 			{"wrong content type", "text/plain", `{}`, 400, "content type"},
+			{"not an object", "application/json", `["Account"]`, 400, "want a JSON object"},
+			{"orgId not a string", "application/json", `{"orgId":5}`, 400, "orgId"},
+			{"mode not a string", "application/json", `{"mode":true}`, 400, "mode"},
+			{"object not a string", "application/json", `{"objects":[1]}`, 400, "objects"},
+			{"two values", "application/json", `{}{}`, 400, "more than one"},
+			{"empty object name", "application/json", `{"objects":[""]}`, 400, "object name"},
+			{"unknown object", "application/json", `{"objects":["Acount"]}`, 400, `"Acount"`},
+			{"unknown object in a form", "application/x-www-form-urlencoded", `objects=Nope__c`, 400, `"Nope__c"`},
+			{"bad mode in a form", "application/x-www-form-urlencoded", `mode=sometimes`, 400, "mode"},
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
@@ -283,6 +296,12 @@ func TestServerFlow(t *testing.T) {
 				t.Errorf("status page lacks %q", want)
 			}
 		}
+		if strings.Contains(strings.ToLower(string(body)), "<script") {
+			t.Error("the status page has a script; it must work without JavaScript")
+		}
+		if !strings.Contains(string(body), `<form method="post" action="/salesforce-sync">`) {
+			t.Error("the status page has no sync form")
+		}
 		if resp.Header.Get("X-Request-Id") == "" {
 			t.Error("no X-Request-Id")
 		}
@@ -299,11 +318,33 @@ func TestServerFlow(t *testing.T) {
 		ts.waitIdle(3)
 	})
 
+	// No secret on the status page, in /api/status or in the logs.
+	conn, err := ts.app.mgr.Connection(context.Background(), sf.Org.ID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	secrets := []string{sf.ClientSecret(), ts.app.cfg.key, string(conn.AccessToken), string(conn.RefreshToken)}
+	for _, path := range []string{"/", "/api/status"} {
+		resp, err := http.Get(ts.base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		for i, secret := range secrets {
+			if secret == "" {
+				t.Fatalf("secret %d is empty", i)
+			}
+			if strings.Contains(string(body), secret) {
+				t.Errorf("secret %d appears on %s", i, path)
+			}
+		}
+	}
 	ts.shutdown()
 	logs := ts.logs.String()
-	for _, secret := range []string{sf.ClientSecret(), ts.app.cfg.key} {
+	for i, secret := range secrets {
 		if strings.Contains(logs, secret) {
-			t.Errorf("a secret appears in the logs")
+			t.Errorf("secret %d appears in the logs", i)
 		}
 	}
 	if !strings.Contains(logs, `"request_id"`) {
@@ -324,6 +365,8 @@ func TestConfigFlags(t *testing.T) {
 		{"bad duration", []string{"-demo"}, map[string]string{"SFSYNC_INTERVAL": "soon"}, "SFSYNC_INTERVAL"},
 		{"bad reserve", []string{"-demo", "-limit-reserve", "2"}, nil, "limit-reserve"},
 		{"bad log format", []string{"-demo", "-log-format", "xml"}, nil, "log-format"},
+		{"bad log level", []string{"-demo", "-log-level", "loud"}, nil, "log-level"},
+		{"bad boolean env", nil, map[string]string{"SFSYNC_DEMO": "yes"}, "SFSYNC_DEMO"},
 		{"client ca alone", []string{"-demo", "-client-ca", "x.pem"}, nil, "client-ca"},
 	}
 	for _, tt := range tests {
@@ -468,5 +511,133 @@ func TestDatabaseConfig(t *testing.T) {
 		if strings.Contains(help.String(), secret) {
 			t.Errorf("-h prints %q", secret)
 		}
+	}
+}
+
+// TestEveryFlagHasEnv: -h documents an environment variable for every
+// flag, named after it, and each of those variables sets its flag.
+func TestEveryFlagHasEnv(t *testing.T) {
+	var help strings.Builder
+	if _, err := parseConfig([]string{"-h"}, func(string) string { return "" }, &help); err != flagHelp {
+		t.Fatal(err)
+	}
+	usage := map[string]string{}
+	var cur string
+	for line := range strings.SplitSeq(help.String(), "\n") {
+		if rest, ok := strings.CutPrefix(line, "  -"); ok {
+			cur, _, _ = strings.Cut(rest, " ")
+			usage[cur] = ""
+			continue
+		}
+		if cur != "" {
+			usage[cur] += strings.TrimSpace(line) + " "
+		}
+	}
+	if len(usage) < 30 {
+		t.Fatalf("only %d flags in -h:\n%s", len(usage), help.String())
+	}
+	envOf := func(flag string) string { return "SFSYNC_" + strings.ToUpper(strings.ReplaceAll(flag, "-", "_")) }
+	for name, u := range usage {
+		if !strings.Contains(u, "(env "+envOf(name)) {
+			t.Errorf("-%s: usage %q names no %s", name, u, envOf(name))
+		}
+	}
+
+	// Each variable sets its flag: a value for every flag, given through
+	// the environment only, must come out of parseConfig.
+	values := map[string]string{
+		"addr": "127.0.0.1:9", "client-id": "cid", "client-secret": "csecret", "redirect-url": "https://x/cb",
+		"login-url": "https://test.salesforce.com", "db": "env.db", "db-schema": "tenant", "key-id": "k9",
+		"key": "thekey", "old-keys": "k0=abc", "objects": "Account", "interval": "7m",
+		"calculated-interval": "3h", "reconcile-interval": "5h", "concurrency": "3", "bulk-threshold": "77",
+		"limit-reserve": "0.5", "outbound-fields": "Account:Id,Name", "outbound-wsdl": "a.wsdl",
+		"require-known-action": "true", "webhook-token": "tok", "tls-cert": "c.pem", "tls-key": "k.pem",
+		"client-ca": "ca.pem", "log-format": "json", "log-level": "debug", "demo": "false",
+		"demo-auto": "false", "demo-records": "12", "demo-change-every": "9s",
+	}
+	env := map[string]string{}
+	for name := range usage {
+		v, ok := values[name]
+		if !ok {
+			t.Errorf("-%s: no test value; add one", name)
+			continue
+		}
+		env[envOf(name)] = v
+	}
+	c, err := parseConfig(nil, func(k string) string { return env[k] }, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{
+		"addr": c.addr, "client-id": c.clientID, "client-secret": c.clientSecret, "redirect-url": c.redirectURL,
+		"login-url": c.loginURL, "db": c.dbPath, "db-schema": c.dbSchema, "key-id": c.keyID, "key": c.key,
+		"old-keys": c.oldKeys, "objects": c.objects, "interval": c.interval.String(),
+		"calculated-interval": c.calcInterval.String(), "reconcile-interval": c.reconcileEvery.String(),
+		"concurrency": fmt.Sprint(c.concurrency), "bulk-threshold": fmt.Sprint(c.bulkThreshold),
+		"limit-reserve": fmt.Sprint(c.limitReserve), "outbound-fields": c.outboundFields.String(),
+		"outbound-wsdl": c.outboundWSDL.String(), "require-known-action": fmt.Sprint(c.requireAction),
+		"webhook-token": c.webhookToken, "tls-cert": c.tlsCert, "tls-key": c.tlsKey, "client-ca": c.clientCA,
+		"log-format": c.logFormat, "log-level": c.logLevel, "demo": fmt.Sprint(c.demo),
+		"demo-auto": fmt.Sprint(c.demoAuto), "demo-records": fmt.Sprint(c.demoRecords),
+		"demo-change-every": c.demoEvery.String(),
+	}
+	norm := map[string]string{"interval": "7m0s", "calculated-interval": "3h0m0s", "reconcile-interval": "5h0m0s",
+		"demo-change-every": "9s"}
+	for name := range usage {
+		want := values[name]
+		if n, ok := norm[name]; ok {
+			want = n
+		}
+		if got[name] != want {
+			t.Errorf("%s=%q gave -%s %q", envOf(name), values[name], name, got[name])
+		}
+	}
+	if _, err := parseConfig([]string{"-demo"}, func(k string) string {
+		return map[string]string{"SFSYNC_REQUIRE_KNOWN_ACTION": "yes please"}[k]
+	}, io.Discard); err == nil || !strings.Contains(err.Error(), "SFSYNC_REQUIRE_KNOWN_ACTION") {
+		t.Errorf("a bad boolean in the environment: %v", err)
+	}
+}
+
+// TestOldKeysErrorHidesKey: a malformed -old-keys entry (a bare key)
+// is reported without quoting it.
+func TestOldKeysErrorHidesKey(t *testing.T) {
+	key, err := oauth.GenerateKey("k1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret := base64.StdEncoding.EncodeToString(key.Secret)
+	for _, old := range []string{secret, "k0=" + secret[:10], strings.TrimRight(secret, "=") + "=x"} {
+		_, err := parseKeys(&config{keyID: "k1", key: secret, oldKeys: old})
+		if err == nil {
+			t.Fatalf("-old-keys %q accepted", old)
+		}
+		if strings.Contains(err.Error(), secret[:10]) {
+			t.Errorf("the error quotes the key: %v", err)
+		}
+	}
+}
+
+// TestStatusPageEscapes: every value on the status page is HTML-escaped,
+// and the page carries no script.
+func TestStatusPageEscapes(t *testing.T) {
+	const evil = `<script>alert(1)</script>"'&`
+	at := time.Now()
+	s := &status{Uptime: evil, Orgs: []orgStatus{{OrgID: evil, Username: evil, InstanceURL: evil, Status: evil,
+		Objects: []objectStatus{{Name: evil, Label: evil, Resumable: true, LastSync: &at}}}},
+		Running: []jobJSON{{ID: evil, URL: "/salesforce-sync/" + evil, Mode: evil, State: store.JobState(evil),
+			Progress: []progressJSON{{Object: evil, Phase: evil, Error: evil}}}},
+		Recent: []jobJSON{{ID: evil, URL: evil, OrgID: evil, Mode: evil, State: store.JobState(evil), Error: evil}},
+		Errors: []errorView{{At: at, OrgID: evil, Source: evil, JobID: evil, Text: evil}}}
+	var b strings.Builder
+	if err := page.Execute(&b, s); err != nil {
+		t.Fatal(err)
+	}
+	html := b.String()
+	if strings.Contains(strings.ToLower(html), "<script") || strings.Contains(html, `"'&`) {
+		t.Fatalf("unescaped value on the status page:\n%s", html)
+	}
+	if n := strings.Count(html, "&lt;script&gt;"); n < 10 {
+		t.Errorf("the value shows escaped only %d times", n)
 	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"html/template"
 	"net/http"
@@ -130,7 +131,7 @@ func (a *app) objectStatus(ctx context.Context, org string, m store.ObjectMeta) 
 		}
 	}
 	n, err := a.st.Count(ctx, org, m.Name, false)
-	if err != nil && err != store.ErrNotFound {
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return os, err
 	}
 	all, _ := a.st.Count(ctx, org, m.Name, true)
