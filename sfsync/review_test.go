@@ -713,11 +713,18 @@ func (s *slowStore) pages() int {
 }
 
 func (s *slowStore) Upsert(ctx context.Context, u store.Upsert) (store.UpsertResult, error) {
-	before := s.pages()
-	// Long enough for the next page to be served on a loaded machine.
-	time.Sleep(100 * time.Millisecond)
-	if s.pages() > before {
-		s.overlap.Add(1)
+	// Hold the write until the next page has been fetched. An engine that
+	// fetches only after writing never gets there, and every batch waits
+	// out the deadline; once one overlap is seen the rest go straight on.
+	if s.overlap.Load() == 0 {
+		before := s.pages()
+		for deadline := time.Now().Add(3 * time.Second); time.Now().Before(deadline); {
+			if s.pages() > before {
+				s.overlap.Add(1)
+				break
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
 	}
 	return s.Store.Upsert(ctx, u)
 }
