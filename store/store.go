@@ -335,6 +335,9 @@ type RecordStore interface {
 	// returns how many it removed. Callers keep at least 48 hours.
 	PruneReceipts(ctx context.Context, before time.Time) (int, error)
 	// SaveObjectMeta replaces the stored describe of an object for an org.
+	// Object names match case-insensitively, as Salesforce API names do:
+	// saving "account" after "Account" replaces that describe, and the
+	// stored name becomes the latest spelling saved ("account").
 	SaveObjectMeta(ctx context.Context, orgID string, m ObjectMeta) error
 	// ObjectMetas lists the stored describes of an org, ordered by name.
 	ObjectMetas(ctx context.Context, orgID string) ([]ObjectMeta, error)
@@ -343,9 +346,13 @@ type RecordStore interface {
 // StateStore keeps sync state and jobs.
 type StateStore interface {
 	// SyncState returns the state of (orgID, object); a zero SyncState
-	// with OrgID and Object set when none is stored.
+	// with OrgID and Object set when none is stored. The object name
+	// matches case-insensitively, and the returned Object is spelled as
+	// given.
 	SyncState(ctx context.Context, orgID, object string) (SyncState, error)
-	// SaveSyncState inserts or replaces the state.
+	// SaveSyncState inserts or replaces the state of (OrgID, Object),
+	// the object name matching case-insensitively: saving "ACCOUNT"
+	// replaces the state saved as "Account".
 	SaveSyncState(ctx context.Context, s SyncState) error
 	// SaveJob inserts or replaces a job record.
 	SaveJob(ctx context.Context, j *Job) error

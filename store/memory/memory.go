@@ -19,8 +19,8 @@ type Store struct {
 	mu       sync.RWMutex
 	closed   bool
 	conns    map[string]*store.Connection
-	tables   map[string]*table // by lower-case name
-	states   map[[2]string]store.SyncState
+	tables   map[string]*table             // by lower-case name
+	states   map[[2]string]store.SyncState // keyed by org ID and lower-cased object name
 	jobs     map[string]*store.Job
 	receipts map[[2]string]time.Time
 	metas    map[string]map[string]store.ObjectMeta // org, lower-case object
@@ -575,10 +575,11 @@ func (s *Store) SyncState(ctx context.Context, orgID, object string) (store.Sync
 		return store.SyncState{}, err
 	}
 	defer unlock()
-	st, ok := s.states[[2]string{orgID, object}]
+	st, ok := s.states[[2]string{orgID, strings.ToLower(object)}]
 	if !ok {
 		return store.SyncState{OrgID: orgID, Object: object}, nil
 	}
+	st.Object = object
 	return st, nil
 }
 
@@ -598,7 +599,7 @@ func (s *Store) SaveSyncState(ctx context.Context, st store.SyncState) error {
 	}
 	st.Watermark, st.CalculatedAt, st.ReconciledAt, st.UpdatedAt =
 		ms(st.Watermark), ms(st.CalculatedAt), ms(st.ReconciledAt), ms(st.UpdatedAt)
-	s.states[[2]string{st.OrgID, st.Object}] = st
+	s.states[[2]string{st.OrgID, strings.ToLower(st.Object)}] = st
 	return nil
 }
 

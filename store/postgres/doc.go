@@ -11,7 +11,9 @@
 // _sfsync_fields, leases, the declared columns and the schema version).
 // Every object table has the primary key (_org_id, "Id"), both with the
 // "C" collation so that Ids order by bytes, and the columns _synced_at and
-// _deleted_at.
+// _deleted_at. Object names in _sfsync_sync_state and _sfsync_objects are
+// unique per org on lower(name), as Salesforce API names are
+// case-insensitive; query them with lower(object) = lower('account').
 //
 // Columns have native types: text, bigint, numeric(p,s) from the
 // column's precision and scale (numeric unbounded when the precision is

@@ -11,7 +11,8 @@ import (
 )
 
 // SaveObjectMeta replaces the stored describe of an object for an org, in
-// one transaction. It lives in _sfsync_objects (one row per object) and
+// one transaction. The name matches case-insensitively, and the stored
+// name becomes the spelling of m.Name. It lives in _sfsync_objects (one row per object) and
 // _sfsync_fields (one row per field, in describe order), which users may
 // query like any table.
 func (s *Store) SaveObjectMeta(ctx context.Context, orgID string, m store.ObjectMeta) error {
@@ -34,9 +35,13 @@ func (s *Store) SaveObjectMeta(ctx context.Context, orgID string, m store.Object
 	}
 	err := s.retryTx(ctx, func(tx pgx.Tx) error {
 		var b pgx.Batch
+		// The object row is matched case-insensitively (a unique index on
+		// lower(name)) and takes the new spelling; its fields follow by
+		// ON UPDATE CASCADE. Locking that row first serialises concurrent
+		// saves of one object, so the DELETE below sees the other's fields.
 		b.Queue(`INSERT INTO `+s.qschema+`._sfsync_objects (org_id, name, label, custom, updated_at)
 			VALUES ($1, $2, $3, $4, $5)
-			ON CONFLICT (org_id, name) DO UPDATE SET label = EXCLUDED.label,
+			ON CONFLICT (org_id, lower(name)) DO UPDATE SET name = EXCLUDED.name, label = EXCLUDED.label,
 				custom = EXCLUDED.custom, updated_at = EXCLUDED.updated_at`,
 			orgID, m.Name, m.Label, m.Custom, now())
 		b.Queue(`DELETE FROM `+s.qschema+`._sfsync_fields WHERE org_id = $1 AND object = $2`, orgID, m.Name)

@@ -17,7 +17,9 @@ import (
 )
 
 // SyncState returns the state of (orgID, object), or a zero SyncState
-// with OrgID and Object set when none is stored.
+// with OrgID and Object set when none is stored. The object name matches
+// case-insensitively (a unique index on lower(object)); Object is
+// returned as given.
 func (s *Store) SyncState(ctx context.Context, orgID, object string) (store.SyncState, error) {
 	st := store.SyncState{OrgID: orgID, Object: object}
 	if err := s.checkOpen(); err != nil {
@@ -25,7 +27,7 @@ func (s *Store) SyncState(ctx context.Context, orgID, object string) (store.Sync
 	}
 	var wm, calc, recon, upd *time.Time
 	err := s.pool.QueryRow(ctx, `SELECT watermark, checkpoint, calculated_at, reconciled_at, updated_at
-		FROM `+s.qschema+`._sfsync_sync_state WHERE org_id = $1 AND object = $2`, orgID, object).
+		FROM `+s.qschema+`._sfsync_sync_state WHERE org_id = $1 AND lower(object) = lower($2)`, orgID, object).
 		Scan(&wm, &st.Checkpoint, &calc, &recon, &upd)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return st, nil
@@ -37,7 +39,8 @@ func (s *Store) SyncState(ctx context.Context, orgID, object string) (store.Sync
 	return st, nil
 }
 
-// SaveSyncState inserts or replaces the state. A zero UpdatedAt is
+// SaveSyncState inserts or replaces the state; a state stored under
+// another spelling of the object name is replaced, spelling included. A zero UpdatedAt is
 // stored as the time of the call.
 func (s *Store) SaveSyncState(ctx context.Context, st store.SyncState) error {
 	if err := s.checkOpen(); err != nil {
@@ -59,7 +62,7 @@ func (s *Store) SaveSyncState(ctx context.Context, st store.SyncState) error {
 	_, err := s.pool.Exec(ctx, `INSERT INTO `+s.qschema+`._sfsync_sync_state
 		(org_id, object, watermark, checkpoint, calculated_at, reconciled_at, updated_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7)
-		ON CONFLICT (org_id, object) DO UPDATE SET watermark = EXCLUDED.watermark,
+		ON CONFLICT (org_id, lower(object)) DO UPDATE SET object = EXCLUDED.object, watermark = EXCLUDED.watermark,
 			checkpoint = EXCLUDED.checkpoint, calculated_at = EXCLUDED.calculated_at,
 			reconciled_at = EXCLUDED.reconciled_at, updated_at = EXCLUDED.updated_at`,
 		st.OrgID, st.Object, dbTime(st.Watermark), st.Checkpoint, dbTime(st.CalculatedAt),

@@ -65,7 +65,9 @@
 // The other internal tables are _sfsync_connections (sealed tokens only),
 // _sfsync_tables and _sfsync_columns (the stored schemas),
 // _sfsync_sync_state, _sfsync_jobs, _sfsync_receipts and
-// _sfsync_schema_version. They are created by versioned migrations
+// _sfsync_schema_version. Object names are COLLATE NOCASE in the keys of
+// _sfsync_tables, _sfsync_objects and _sfsync_sync_state, as Salesforce
+// API names are case-insensitive. They are created by versioned migrations
 // embedded in the binary (migrations/*.sql), applied in order at Open; a
 // file written by a newer version is refused.
 package sqlite

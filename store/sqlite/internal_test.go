@@ -242,7 +242,7 @@ func TestStorageFormat(t *testing.T) {
 		t.Errorf("metadata: %q %d %q %v", label, custom, picks, err)
 	}
 	var version int
-	if err := db.QueryRow(`SELECT version FROM _sfsync_schema_version`).Scan(&version); err != nil || version != 1 {
+	if err := db.QueryRow(`SELECT version FROM _sfsync_schema_version`).Scan(&version); err != nil || version != 2 {
 		t.Errorf("schema version %d, %v", version, err)
 	}
 	var pk string

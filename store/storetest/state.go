@@ -493,3 +493,104 @@ func testClosed(h *harness) {
 		h.wantErr(name+" after Close", call(), store.ErrClosed)
 	}
 }
+
+// testSyncStateCaseInsensitive: object names are Salesforce API names,
+// matched case-insensitively, so "Account", "account" and "ACCOUNT" share
+// one sync state per org: a state saved under one spelling is found under
+// another (named as the caller spelled it), and saving under a third
+// replaces it instead of adding a second state.
+func testSyncStateCaseInsensitive(h *harness) {
+	st := store.SyncState{OrgID: org1, Object: "Account", Watermark: ts(100), Checkpoint: id(7),
+		CalculatedAt: ts(200), ReconciledAt: ts(300), UpdatedAt: ts(400)}
+	if err := h.s.SaveSyncState(h.ctx, st); err != nil {
+		h.t.Fatal(err)
+	}
+	got, err := h.s.SyncState(h.ctx, org1, "account")
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	want := st
+	want.Object = "account"
+	h.diff("SyncState(account) after SaveSyncState(Account)", want, got)
+
+	st2 := store.SyncState{OrgID: org1, Object: "ACCOUNT", Watermark: ts(500), UpdatedAt: ts(600)}
+	if err := h.s.SaveSyncState(h.ctx, st2); err != nil {
+		h.t.Fatal(err)
+	}
+	for _, name := range []string{"Account", "account", "ACCOUNT", "aCcOuNt"} {
+		got, err := h.s.SyncState(h.ctx, org1, name)
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		want := st2
+		want.Object = name
+		h.diff("SyncState("+name+") after SaveSyncState(ACCOUNT)", want, got)
+	}
+	// The other org's state of the same object stays apart.
+	got, err = h.s.SyncState(h.ctx, org2, "account")
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	h.diff("other org", store.SyncState{OrgID: org2, Object: "account"}, got)
+
+	if h.reopen != nil {
+		h.s = h.reopen(h.t, h.s)
+		got, err := h.s.SyncState(h.ctx, org1, "Account")
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		want := st2
+		want.Object = "Account"
+		h.diff("SyncState(Account) after reopen", want, got)
+	}
+}
+
+// testObjectMetaCaseInsensitive: SaveObjectMeta under another spelling of
+// an object's name replaces its describe rather than adding a second one,
+// and the stored name is the latest spelling saved (the describe being
+// replaced whole, its name is replaced with it).
+func testObjectMetaCaseInsensitive(h *harness) {
+	first := store.ObjectMeta{Name: "Account", Label: "Account", Fields: []store.FieldMeta{
+		{Name: "Id", Label: "Account ID", Type: "id", Length: 18},
+		{Name: "Name", Label: "Account Name", Type: "string", Length: 255},
+	}}
+	other := store.ObjectMeta{Name: "Contact", Label: "Contact", Fields: []store.FieldMeta{
+		{Name: "Id", Label: "Contact ID", Type: "id", Length: 18},
+	}}
+	for _, m := range []store.ObjectMeta{first, other} {
+		if err := h.s.SaveObjectMeta(h.ctx, org1, m); err != nil {
+			h.t.Fatal(err)
+		}
+	}
+	if err := h.s.SaveObjectMeta(h.ctx, org2, first); err != nil {
+		h.t.Fatal(err)
+	}
+	list := func(org string) []store.ObjectMeta {
+		h.t.Helper()
+		ms, err := h.s.ObjectMetas(h.ctx, org)
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		return ms
+	}
+	second := store.ObjectMeta{Name: "account", Label: "Company", Custom: true, Fields: []store.FieldMeta{
+		{Name: "Id", Label: "Account ID", Type: "id", Length: 18},
+		{Name: "Tier__c", Label: "Tier", Type: "picklist", Custom: true, Nillable: true, PicklistValues: []string{"Gold"}},
+	}}
+	if err := h.s.SaveObjectMeta(h.ctx, org1, second); err != nil {
+		h.t.Fatal(err)
+	}
+	h.diff("after SaveObjectMeta(account)", []store.ObjectMeta{other, second}, list(org1))
+
+	third := store.ObjectMeta{Name: "ACCOUNT", Label: "Accounts"}
+	if err := h.s.SaveObjectMeta(h.ctx, org1, third); err != nil {
+		h.t.Fatal(err)
+	}
+	h.diff("after SaveObjectMeta(ACCOUNT)", []store.ObjectMeta{third, other}, list(org1))
+	h.diff("other org untouched", []store.ObjectMeta{first}, list(org2))
+
+	if h.reopen != nil {
+		h.s = h.reopen(h.t, h.s)
+		h.diff("after reopen", []store.ObjectMeta{third, other}, list(org1))
+	}
+}

@@ -75,9 +75,11 @@ var cases = []testCase{
 	{"Connections", testConnections},
 	{"ConnectionVersionConflict", testConnectionConflict},
 	{"SyncState", testSyncState},
+	{"SyncStateCaseInsensitive", testSyncStateCaseInsensitive},
 	{"Jobs", testJobs},
 	{"Receipts", testReceipts},
 	{"ObjectMeta", testObjectMeta},
+	{"ObjectMetaCaseInsensitive", testObjectMetaCaseInsensitive},
 	{"ReopenKeepsEverything", testReopen},
 	{"ErrClosedAfterClose", testClosed},
 }

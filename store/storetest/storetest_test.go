@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/sfsync/salesforce-sync/store"
@@ -37,6 +38,10 @@ var broken = map[string][]string{
 	// Writes the rows of a batch one by one, so a bad row leaves the
 	// earlier ones written.
 	"notatomic": {"BadInput"},
+	// Keys sync state by the exact spelling of the object name.
+	"casestate": {"SyncStateCaseInsensitive"},
+	// Keeps the describes of "Account" and "account" side by side.
+	"casemeta": {"ObjectMetaCaseInsensitive"},
 }
 
 func TestSuiteFailsBrokenStores(t *testing.T) {
@@ -94,6 +99,10 @@ func TestBrokenStoreChild(t *testing.T) {
 			return plainErrors(good)
 		case "notatomic":
 			return &notAtomic{Store: good}
+		case "casestate":
+			return &caseState{Store: good, states: map[[2]string]store.SyncState{}}
+		case "casemeta":
+			return &caseMeta{Store: good, metas: map[[2]string]store.ObjectMeta{}}
 		}
 		t.Fatalf("unknown kind %q", kind)
 		return nil
@@ -180,4 +189,70 @@ func (s *notAtomic) Upsert(ctx context.Context, u store.Upsert) (store.UpsertRes
 		return s.Store.Upsert(ctx, u)
 	}
 	return total, nil
+}
+
+// caseState keeps sync state under the exact (org, object) spelling.
+type caseState struct {
+	store.Store
+	mu     sync.Mutex
+	states map[[2]string]store.SyncState
+}
+
+func (s *caseState) SaveSyncState(ctx context.Context, st store.SyncState) error {
+	if err := s.Store.SaveSyncState(ctx, st); err != nil {
+		return err
+	}
+	saved, err := s.Store.SyncState(ctx, st.OrgID, st.Object)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.states[[2]string{st.OrgID, st.Object}] = saved
+	return nil
+}
+
+func (s *caseState) SyncState(ctx context.Context, orgID, object string) (store.SyncState, error) {
+	if _, err := s.Store.SyncState(ctx, orgID, object); err != nil {
+		return store.SyncState{}, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if st, ok := s.states[[2]string{orgID, object}]; ok {
+		return st, nil
+	}
+	return store.SyncState{OrgID: orgID, Object: object}, nil
+}
+
+// caseMeta keeps describes under the exact (org, name) spelling.
+type caseMeta struct {
+	store.Store
+	mu    sync.Mutex
+	metas map[[2]string]store.ObjectMeta
+}
+
+func (s *caseMeta) SaveObjectMeta(ctx context.Context, orgID string, m store.ObjectMeta) error {
+	if err := s.Store.SaveObjectMeta(ctx, orgID, m); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.metas[[2]string{orgID, m.Name}] = m
+	return nil
+}
+
+func (s *caseMeta) ObjectMetas(ctx context.Context, orgID string) ([]store.ObjectMeta, error) {
+	if _, err := s.Store.ObjectMetas(ctx, orgID); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []store.ObjectMeta
+	for k, m := range s.metas {
+		if k[0] == orgID {
+			out = append(out, m)
+		}
+	}
+	slices.SortFunc(out, func(a, b store.ObjectMeta) int { return strings.Compare(a.Name, b.Name) })
+	return out, nil
 }
