@@ -17,7 +17,7 @@ import (
 	"github.com/sfsync/salesforce-sync/rest"
 )
 
-const fixtures = "../../shared/fixtures/salesforce/describe/"
+const fixtures = "../testdata/fixtures/salesforce/describe/"
 
 func readFixture(t testing.TB, name string) []byte {
 	t.Helper()

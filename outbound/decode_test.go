@@ -15,7 +15,7 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
 
-const fixtures = "../../shared/fixtures/salesforce/outbound"
+const fixtures = "../testdata/fixtures/salesforce/outbound"
 
 // goldenInputs lists the recorded fixtures and this package's own
 // realistic messages.

@@ -15,7 +15,7 @@ import (
 )
 
 func ExampleDecode() {
-	f, err := os.Open("../../shared/fixtures/salesforce/outbound/om_contact_2notifications_aspnetcore.xml")
+	f, err := os.Open("../testdata/fixtures/salesforce/outbound/om_contact_2notifications_aspnetcore.xml")
 	if err != nil {
 		panic(err)
 	}
@@ -36,7 +36,7 @@ func ExampleDecode() {
 }
 
 func ExampleParseWSDL() {
-	f, err := os.Open("../../shared/fixtures/salesforce/outbound/wsdl_ObjectToBeRemoved__c.wsdl")
+	f, err := os.Open("../testdata/fixtures/salesforce/outbound/wsdl_ObjectToBeRemoved__c.wsdl")
 	if err != nil {
 		panic(err)
 	}

@@ -45,7 +45,7 @@ func respond(status int, body string, hdr ...string) httpmock.Responder {
 }
 
 func TestCheckResponseFixtures(t *testing.T) {
-	dir := "../../shared/fixtures/salesforce/rest"
+	dir := "../testdata/fixtures/salesforce/rest"
 	files, err := filepath.Glob(filepath.Join(dir, "*error*.json"))
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no fixtures: %v", err)
@@ -433,7 +433,7 @@ func TestBackoffGrowsAndCaps(t *testing.T) {
 
 func TestLatestVersion(t *testing.T) {
 	c, mt := newClient(t)
-	body, err := os.ReadFile("../../shared/fixtures/salesforce/rest/restforce_versions.json")
+	body, err := os.ReadFile("../testdata/fixtures/salesforce/rest/restforce_versions.json")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -499,7 +499,7 @@ func FuzzParseLimitInfo(f *testing.F) {
 }
 
 func FuzzDecodeErrors(f *testing.F) {
-	files, _ := filepath.Glob("../../shared/fixtures/salesforce/rest/*error*.json")
+	files, _ := filepath.Glob("../testdata/fixtures/salesforce/rest/*error*.json")
 	for _, p := range files {
 		b, _ := os.ReadFile(p)
 		f.Add(b)

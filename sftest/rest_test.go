@@ -15,7 +15,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-const fixtures = "../../shared/fixtures/salesforce/"
+const fixtures = "../testdata/fixtures/salesforce/"
 
 func fixture(t testing.TB, name string) any {
 	t.Helper()

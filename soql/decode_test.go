@@ -13,7 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-const fixtures = "../../shared/fixtures/salesforce/rest/"
+const fixtures = "../testdata/fixtures/salesforce/rest/"
 
 func readFixture(t testing.TB, name string) []byte {
 	t.Helper()

@@ -28,7 +28,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-const fixtures = "../../../../shared/fixtures/salesforce/oauth/"
+const fixtures = "../../../testdata/fixtures/salesforce/oauth/"
 
 const (
 	testClient   = "3MVG9test.client"

@@ -15,7 +15,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-const fixtures = "../../../../shared/fixtures/salesforce/outbound/"
+const fixtures = "../../../testdata/fixtures/salesforce/outbound/"
 
 func readFixture(t testing.TB, name string) []byte {
 	t.Helper()
