@@ -59,10 +59,13 @@
 // group, the shape of a full sync, is copied with COPY into a temporary
 // table and merged by one INSERT ... ON CONFLICT DO UPDATE ... WHERE
 // guard. RETURNING (xmax = 0) counts the inserts and updates; the rest of
-// a group was stale. When none of a large group's Ids is stored yet (a
-// first full sync), COPY goes straight into the table instead; should a
-// concurrent writer insert one of the Ids meanwhile, the primary key
-// refuses the COPY and the batch is retried through the merge.
+// a group was stale. The first large group of a batch is first copied
+// straight into the table, in a savepoint, unless its lowest or highest
+// Id is stored: when none of its Ids is stored (a first full sync) that
+// is the whole write; when one is (or a concurrent writer inserts one
+// meanwhile), the primary key refuses the COPY at that row, the
+// savepoint is rolled back and the group goes through the stage and
+// merge.
 //
 // # Several instances
 //

@@ -485,3 +485,191 @@ func TestJSONNUL(t *testing.T) {
 		t.Errorf("J__c = %s", got)
 	}
 }
+
+// TestBadValueInCopyBatch: the values of a COPY group are checked while
+// they are streamed; a bad one still fails the whole batch with a
+// *store.ValueError naming the row and column, and writes nothing, on
+// the direct path (no stored Id), the staged path and with a small group
+// sent before the COPY in the same transaction.
+func TestBadValueInCopyBatch(t *testing.T) {
+	t1, t2 := ms("2026-03-01T00:00:00Z"), ms("2026-03-02T00:00:00Z")
+	batch := func(stamp time.Time, bad string, v any) []store.Row {
+		rows := make([]store.Row, 300)
+		for i := range rows {
+			rows[i] = store.Row{ID: fmt.Sprintf("001%015d", i), Values: map[string]any{
+				"Name": fmt.Sprint("n", i), "NumberOfEmployees": int64(i), "AnnualRevenue": store.Decimal("1.5"),
+				"IsDeleted": i == 7, "SystemModstamp": stamp}}
+		}
+		if bad != "" {
+			rows[250].Values[bad] = v
+		}
+		return rows
+	}
+	bads := []struct {
+		col string
+		v   any
+	}{
+		{"NumberOfEmployees", "12"},
+		{"Name", "a\x00b"},
+		{"AnnualRevenue", store.Decimal("1.234")},
+		{"IsDeleted", "yes"},
+		{"SystemModstamp", "2026-03-02"},
+	}
+	for _, stored := range []bool{false, true} {
+		for _, small := range []bool{false, true} {
+			for _, b := range bads {
+				t.Run(fmt.Sprintf("stored=%v/small=%v/%s", stored, small, b.col), func(t *testing.T) {
+					s := openTest(t)
+					mustEnsure(t, s, accountTable)
+					ctx := context.Background()
+					if stored {
+						mustUpsert(t, s, store.Upsert{OrgID: org1, Object: "Account", Rows: batch(t1, "", nil)})
+					}
+					rows := batch(t2, b.col, b.v)
+					if small {
+						// Another column set: a group of its own below the threshold.
+						rows = append(rows, store.Row{ID: "001999999999999999", Values: map[string]any{"Name": "small"}})
+					}
+					_, err := s.Upsert(ctx, store.Upsert{OrgID: org1, Object: "Account", Rows: rows})
+					var ve *store.ValueError
+					if !errors.As(err, &ve) || !errors.Is(err, store.ErrBadValue) {
+						t.Fatalf("err = %v, want a *store.ValueError wrapping ErrBadValue", err)
+					}
+					if ve.Table != "Account" || ve.Column != b.col || ve.RowID != "001000000000000250" {
+						t.Errorf("error names %s.%s row %s, want Account.%s row 001000000000000250",
+							ve.Table, ve.Column, ve.RowID, b.col)
+					}
+					want := int64(0)
+					if stored {
+						want = 300
+					}
+					if n, _ := s.Count(ctx, org1, "Account", true); n != want {
+						t.Errorf("count = %d, want %d", n, want)
+					}
+					if stored {
+						if got := readOne(t, s, org1, "Account", "001000000000000001")["Name"]; got != "n1" {
+							t.Errorf("Name = %v, want n1 (unchanged)", got)
+						}
+					}
+					// The connection is usable and the deleted flag, found
+					// while streaming, is written.
+					res := mustUpsert(t, s, store.Upsert{OrgID: org1, Object: "Account", Rows: batch(t2, "", nil)})
+					if res.Inserted+res.Updated != 300 {
+						t.Errorf("good batch after the bad one: %+v", res)
+					}
+					if n, _ := s.Count(ctx, org1, "Account", false); n != 299 {
+						t.Errorf("count without deleted = %d, want 299", n)
+					}
+				})
+			}
+		}
+	}
+}
+
+// TestCopyBatchNames: rows of a large batch are taken to have the first
+// row's names and checked as they are streamed; a row with as many keys
+// but other names is still written right, or refused as it should be.
+func TestCopyBatchNames(t *testing.T) {
+	stamp := ms("2026-03-01T00:00:00Z")
+	batch := func() []store.Row {
+		rows := make([]store.Row, 200)
+		for i := range rows {
+			id := fmt.Sprintf("001%015d", i)
+			rows[i] = store.Row{ID: id, Values: map[string]any{"Id": id, "Name": fmt.Sprint("n", i),
+				"NumberOfEmployees": int64(i), "SystemModstamp": stamp}}
+		}
+		return rows
+	}
+	ctx := context.Background()
+	t.Run("other column, same count", func(t *testing.T) {
+		s := openTest(t)
+		mustEnsure(t, s, accountTable)
+		rows := batch()
+		delete(rows[150].Values, "NumberOfEmployees")
+		rows[150].Values["AnnualRevenue"] = store.Decimal("2.50")
+		delete(rows[160].Values, "Id")
+		rows[160].Values["IsDeleted"] = true
+		res := mustUpsert(t, s, store.Upsert{OrgID: org1, Object: "Account", Rows: rows})
+		if res.Inserted != 200 {
+			t.Fatalf("result %+v, want 200 inserted", res)
+		}
+		got := readOne(t, s, org1, "Account", rows[150].ID)
+		if got["NumberOfEmployees"] != nil || got["AnnualRevenue"] != store.Decimal("2.5") && got["AnnualRevenue"] != store.Decimal("2.50") {
+			t.Errorf("row 150 = %v", got)
+		}
+		if n, _ := s.Count(ctx, org1, "Account", false); n != 199 {
+			t.Errorf("count without deleted = %d, want 199", n)
+		}
+		if got := readOne(t, s, org1, "Account", rows[151].ID)["NumberOfEmployees"]; got != int64(151) {
+			t.Errorf("row 151 NumberOfEmployees = %v", got)
+		}
+	})
+	for _, tc := range []struct {
+		name string
+		edit func(map[string]any)
+		col  string
+		want error
+	}{
+		{"unknown column", func(m map[string]any) { delete(m, "Name"); m["Nope__c"] = "x" }, "Nope__c", store.ErrUnknownColumn},
+		{"Id value differs", func(m map[string]any) { m["Id"] = "001other" }, "Id", store.ErrBadValue},
+		{"column twice", func(m map[string]any) { delete(m, "Name"); m["name"] = "x"; m["NAME"] = "y"; delete(m, "Id") }, "Name", store.ErrBadValue},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := openTest(t)
+			mustEnsure(t, s, accountTable)
+			rows := batch()
+			tc.edit(rows[120].Values)
+			_, err := s.Upsert(ctx, store.Upsert{OrgID: org1, Object: "Account", Rows: rows})
+			var ve *store.ValueError
+			if !errors.As(err, &ve) || !errors.Is(err, tc.want) || ve.Column != tc.col || ve.RowID != rows[120].ID {
+				t.Fatalf("err = %v, want a *store.ValueError for %s of row %s wrapping %v", err, tc.col, rows[120].ID, tc.want)
+			}
+			if n, _ := s.Count(ctx, org1, "Account", true); n != 0 {
+				t.Errorf("%d rows written by a failed batch", n)
+			}
+		})
+	}
+	t.Run("first row in another case", func(t *testing.T) {
+		s := openTest(t)
+		mustEnsure(t, s, accountTable)
+		rows := batch()
+		rows[0].Values = map[string]any{"name": "lower", "SystemModstamp": stamp, "numberofemployees": int64(0), "ID": rows[0].ID}
+		if res := mustUpsert(t, s, store.Upsert{OrgID: org1, Object: "Account", Rows: rows}); res.Inserted != 200 {
+			t.Fatalf("result %+v", res)
+		}
+		if got := readOne(t, s, org1, "Account", rows[0].ID)["Name"]; got != "lower" {
+			t.Errorf("row 0 Name = %v", got)
+		}
+	})
+}
+
+// TestCopyNewSomeStored: a large batch whose lowest and highest Ids are
+// new but a middle one is stored fails the direct COPY on the primary
+// key; the savepoint is rolled back and the merge writes every row once,
+// with the guard.
+func TestCopyNewSomeStored(t *testing.T) {
+	s := openTest(t)
+	mustEnsure(t, s, accountTable)
+	ctx := context.Background()
+	t1, t2 := ms("2026-04-01T00:00:00Z"), ms("2026-04-02T00:00:00Z")
+	mustUpsert(t, s, store.Upsert{OrgID: org1, Object: "Account", Rows: []store.Row{
+		{ID: "001000000000000100", Values: map[string]any{"Name": "stored", "SystemModstamp": t2}},
+		{ID: "001000000000000150", Values: map[string]any{"Name": "old", "SystemModstamp": t1}},
+	}})
+	rows := make([]store.Row, 300)
+	for i := range rows {
+		rows[i] = store.Row{ID: fmt.Sprintf("001%015d", i), Values: map[string]any{"Name": fmt.Sprint("n", i), "SystemModstamp": t2.Add(-time.Hour)}}
+	}
+	res := mustUpsert(t, s, store.Upsert{OrgID: org1, Object: "Account", Rows: rows})
+	if diff := cmp.Diff(store.UpsertResult{Inserted: 298, Updated: 1, Stale: 1}, res); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+	if n, _ := s.Count(ctx, org1, "Account", true); n != 300 {
+		t.Errorf("count = %d, want 300", n)
+	}
+	for id, want := range map[string]string{"001000000000000100": "stored", "001000000000000150": "n150", "001000000000000299": "n299"} {
+		if got := readOne(t, s, org1, "Account", id)["Name"]; got != want {
+			t.Errorf("%s Name = %v, want %s", id, got, want)
+		}
+	}
+}
