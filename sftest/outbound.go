@@ -94,26 +94,19 @@ func (s *Server) AddOutboundMessage(m OutboundMessage) (actionID string) {
 	return id
 }
 
+// outboundSoapType is a field's type in an outbound message's WSDL: its
+// describe soapType, with IDs in the enterprise namespace (ent:ID, as
+// SALESFORCE.md 5.3 shows) and the types a WSDL field cannot carry
+// (compounds, anyType) as plain strings.
 func outboundSoapType(f *fieldDef) string {
-	switch f.Type {
-	case "id", "reference":
+	switch t := f.soapType(); t {
+	case "tns:ID":
 		return "ent:ID"
-	case "boolean":
-		return "xsd:boolean"
-	case "int":
-		return "xsd:int"
-	case "double", "currency", "percent":
-		return "xsd:double"
-	case "date":
-		return "xsd:date"
-	case "datetime":
-		return "xsd:dateTime"
-	case "time":
-		return "xsd:time"
-	case "base64":
-		return "xsd:base64Binary"
+	case "urn:address", "urn:location", "xsd:anyType":
+		return "xsd:string"
+	default:
+		return t
 	}
-	return "xsd:string"
 }
 
 // OutboundWSDL returns the generated WSDL of an outbound message (also
