@@ -14,6 +14,26 @@ import (
 	"github.com/sfsync/salesforce-sync/store/sqlite"
 )
 
+// killSetup builds the server, starts the fake org of a kill drill with
+// records of the benchmark object, and prepares (does not start) a
+// server process on it. The caller closes the org and stops the process.
+func killSetup(ctx context.Context, d *drillEnv, records int) (*sftest.Server, *serverProc, error) {
+	bin, err := buildServer(ctx, d.dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	sf, err := killOrg(records)
+	if err != nil {
+		return nil, nil, err
+	}
+	p, err := newServerProc(bin, d.dir, sf)
+	if err != nil {
+		sf.Close()
+		return nil, nil, err
+	}
+	return sf, p, nil
+}
+
 // killOrg starts the fake org of a kill drill.
 func killOrg(records int) (*sftest.Server, error) {
 	sf, err := sftest.Start(sftest.Options{RecordsPer: map[string]int{"User": 5, benchObject: records},
@@ -61,19 +81,11 @@ func waitFor(ctx context.Context, limit time.Duration, what string, cond func() 
 // from the checkpoint, and the table must equal the org's records.
 func drillKillFullSync(ctx context.Context, d *drillEnv) (string, error) {
 	const total, page = 8000, 2000
-	bin, err := buildServer(ctx, d.dir)
-	if err != nil {
-		return "", err
-	}
-	sf, err := killOrg(total)
+	sf, p, err := killSetup(ctx, d, total)
 	if err != nil {
 		return "", err
 	}
 	defer sf.Close()
-	p, err := newServerProc(bin, d.dir, sf)
-	if err != nil {
-		return "", err
-	}
 	defer p.stop()
 	if err := p.start(ctx); err != nil {
 		return "", err
@@ -164,19 +176,11 @@ func drillKillFullSync(ctx context.Context, d *drillEnv) (string, error) {
 // equal the org's records.
 func drillKillWebhooks(ctx context.Context, d *drillEnv) (string, error) {
 	const total, changes = 1000, 1500
-	bin, err := buildServer(ctx, d.dir)
-	if err != nil {
-		return "", err
-	}
-	sf, err := killOrg(total)
+	sf, p, err := killSetup(ctx, d, total)
 	if err != nil {
 		return "", err
 	}
 	defer sf.Close()
-	p, err := newServerProc(bin, d.dir, sf)
-	if err != nil {
-		return "", err
-	}
 	defer p.stop()
 	action := sf.AddOutboundMessage(sftest.OutboundMessage{Name: "Account_Sync", Object: benchObject,
 		Fields: webhookFields, EndpointURL: p.url() + "/webhook"})
