@@ -65,23 +65,13 @@ func (d *pageDecoder) decode(body []byte, pg *Page) error {
 		return p.fail("expected '{' at start of page")
 	}
 	for first := true; ; first = false {
-		p.ws()
-		if p.eat('}') {
-			break
-		}
-		if !first && !p.eat(',') {
-			return p.fail("expected ',' or '}' in page")
-		}
-		p.ws()
-		key, err := p.str()
+		key, end, err := p.member(first, "page")
 		if err != nil {
 			return err
 		}
-		p.ws()
-		if !p.eat(':') {
-			return p.fail("expected ':'")
+		if end {
+			break
 		}
-		p.ws()
 		switch key {
 		case "totalSize":
 			n, err := p.int()
@@ -292,23 +282,13 @@ func (p *parser) record() (*Record, error) {
 func (p *parser) members(r *Record) (bool, error) {
 	attrs := false
 	for first := true; ; first = false {
-		p.ws()
-		if p.eat('}') {
-			return attrs, nil
-		}
-		if !first && !p.eat(',') {
-			return false, p.fail("expected ',' or '}' in object")
-		}
-		p.ws()
-		key, err := p.str()
+		key, end, err := p.member(first, "object")
 		if err != nil {
 			return false, err
 		}
-		p.ws()
-		if !p.eat(':') {
-			return false, p.fail("expected ':'")
+		if end {
+			return attrs, nil
 		}
-		p.ws()
 		if key == "attributes" && p.peek() == '{' {
 			if err := p.attributes(r); err != nil {
 				return false, err
@@ -327,23 +307,13 @@ func (p *parser) members(r *Record) (bool, error) {
 func (p *parser) attributes(r *Record) error {
 	p.i++ // '{'
 	for first := true; ; first = false {
-		p.ws()
-		if p.eat('}') {
-			return nil
-		}
-		if !first && !p.eat(',') {
-			return p.fail("expected ',' or '}' in attributes")
-		}
-		p.ws()
-		key, err := p.str()
+		key, end, err := p.member(first, "attributes")
 		if err != nil {
 			return err
 		}
-		p.ws()
-		if !p.eat(':') {
-			return p.fail("expected ':'")
+		if end {
+			return nil
 		}
-		p.ws()
 		v, err := p.value()
 		if err != nil {
 			return err
@@ -666,4 +636,27 @@ func hex4(s string, i int) (rune, bool) {
 		return 0, false
 	}
 	return rune(n), true
+}
+
+// member reads the key of an object's next member, leaving the parser at
+// its value, or reports end at the closing '}'. first says whether no
+// member was read yet (no ',' expected); where names the object in errors.
+func (p *parser) member(first bool, where string) (key string, end bool, err error) {
+	p.ws()
+	if p.eat('}') {
+		return "", true, nil
+	}
+	if !first && !p.eat(',') {
+		return "", false, p.fail("expected ',' or '}' in " + where)
+	}
+	p.ws()
+	if key, err = p.str(); err != nil {
+		return "", false, err
+	}
+	p.ws()
+	if !p.eat(':') {
+		return "", false, p.fail("expected ':'")
+	}
+	p.ws()
+	return key, false, nil
 }
